@@ -1,0 +1,102 @@
+/**
+ * Who may do what, PROTOCOL.md section 7: HS256 JWTs with `sub`, `exp`, `channels` (patterns a
+ * subscriber may open) and `publish` (patterns a publisher may send to).
+ */
+import { randomBytes } from "node:crypto";
+import { HeraldError, matchesChannelPattern } from "@herald/protocol";
+import { errors as joseErrors, jwtVerify, SignJWT } from "jose";
+
+export interface Principal {
+  subject: string;
+  channels: readonly string[];
+  publish: readonly string[];
+}
+
+export interface Authenticator {
+  /** The principal a token stands for; throws HeraldError `unauthorized` otherwise. */
+  authenticate(token: string): Promise<Principal>;
+}
+
+export interface TokenClaims {
+  sub: string;
+  channels?: readonly string[];
+  publish?: readonly string[];
+  /** Lifetime in seconds (default one hour). */
+  expiresInS?: number;
+}
+
+export interface JwtAuth extends Authenticator {
+  /** Mints a token the same authenticator accepts. */
+  sign(claims: TokenClaims): Promise<string>;
+}
+
+/**
+ * The secret comes from `secret`, else `HERALD_JWT_SECRET`; where neither is set a random one
+ * is made, so that only this process can mint tokens.
+ */
+export function createJwtAuth(options: { secret?: string } = {}): JwtAuth {
+  const secretText = options.secret ?? process.env.HERALD_JWT_SECRET;
+  if (secretText !== undefined && secretText.length < 32) {
+    throw new HeraldError(
+      "internal",
+      "HERALD_JWT_SECRET must be at least 32 characters: HS256 with a short secret can be guessed offline",
+    );
+  }
+  const key = secretText === undefined ? randomBytes(32) : new TextEncoder().encode(secretText);
+
+  return {
+    async authenticate(token) {
+      let payload: Record<string, unknown>;
+      try {
+        ({ payload } = await jwtVerify(token, key, {
+          algorithms: ["HS256"],
+          requiredClaims: ["sub", "exp"],
+        }));
+      } catch (error) {
+        throw new HeraldError("unauthorized", describeTokenError(error), { cause: error });
+      }
+      return {
+        subject: String(payload.sub),
+        channels: stringList(payload.channels),
+        publish: stringList(payload.publish),
+      };
+    },
+    async sign(claims) {
+      return new SignJWT({ channels: claims.channels ?? [], publish: claims.publish ?? [] })
+        .setProtectedHeader({ alg: "HS256", typ: "JWT" })
+        .setSubject(claims.sub)
+        .setIssuedAt()
+        .setExpirationTime(Math.floor(Date.now() / 1000) + (claims.expiresInS ?? 3600))
+        .sign(key);
+    },
+  };
+}
+
+/** Throws `forbidden` unless every channel matches one of the patterns. */
+export function assertChannelsAllowed(
+  channels: readonly string[],
+  patterns: readonly string[],
+  action: "subscribe to" | "publish to",
+): void {
+  for (const channel of channels) {
+    if (!matchesChannelPattern(channel, patterns)) {
+      throw new HeraldError(
+        "forbidden",
+        `this token may not ${action} ${channel}: ask for a token whose ${action === "publish to" ? "publish" : "channels"} claim covers it`,
+      );
+    }
+  }
+}
+
+function stringList(value: unknown): string[] {
+  return Array.isArray(value)
+    ? value.filter((item): item is string => typeof item === "string")
+    : [];
+}
+
+function describeTokenError(error: unknown): string {
+  if (error instanceof joseErrors.JWTExpired) return "the token has expired: get a new one";
+  if (error instanceof joseErrors.JWTClaimValidationFailed)
+    return `the token lacks a valid "${error.claim}" claim`;
+  return "the token is not valid here: it is malformed or was not signed by this server";
+}

@@ -1,0 +1,85 @@
+/**
+ * The fetch-style adapter: `(Request) => Promise<Response>`, for route handlers such as
+ * Next.js's, Deno, Bun or Cloudflare-like runtimes. It answers 404 for paths that are not the
+ * hub's, so it can be mounted on a catch-all route.
+ */
+import { HeraldError } from "@herald/protocol";
+import { createEventsHandler, type EventsHandlerOptions, type HubRequest } from "./http.ts";
+import type { Hub } from "./hub.ts";
+
+export type FetchEventsHandler = (request: Request) => Promise<Response>;
+
+export function createFetchHandler(hub: Hub, options: EventsHandlerOptions): FetchEventsHandler {
+  const handle = createEventsHandler(hub, options);
+  return async (request) => {
+    const answer = await handle(toHubRequest(request));
+    if (!answer) {
+      const body = {
+        error: {
+          code: "not_found",
+          message: `nothing is served at ${new URL(request.url).pathname}`,
+        },
+      };
+      return Response.json(body, { status: 404 });
+    }
+    if (answer.kind === "body") {
+      return new Response(request.method === "HEAD" ? null : answer.body, {
+        status: answer.status,
+        headers: answer.headers,
+      });
+    }
+    let close = () => {};
+    let queued = 0;
+    const body = new ReadableStream<Uint8Array>(
+      {
+        start(controller) {
+          const stream = hub.openStream(answer.request, {
+            write(chunk) {
+              controller.enqueue(chunk);
+            },
+            get bufferedBytes() {
+              // desiredSize goes negative as unread bytes pile up past the high-water mark.
+              queued = Math.max(0, -(controller.desiredSize ?? 0));
+              return queued;
+            },
+            close() {
+              stream.close();
+              controller.error(new HeraldError("unavailable", "the stream was closed by the hub"));
+            },
+          });
+          close = () => stream.close();
+          request.signal.addEventListener("abort", close, { once: true });
+        },
+        cancel() {
+          close();
+        },
+      },
+      new ByteLengthQueuingStrategy({ highWaterMark: 0 }),
+    );
+    return new Response(body, { status: 200, headers: answer.headers });
+  };
+}
+
+function toHubRequest(request: Request): HubRequest {
+  return {
+    method: request.method,
+    url: new URL(request.url),
+    header: (name) => request.headers.get(name) ?? undefined,
+    async readBody(maxBytes) {
+      const tooLarge = new HeraldError(
+        "payload_too_large",
+        `the body is larger than ${maxBytes} bytes: send less`,
+      );
+      if (Number(request.headers.get("content-length")) > maxBytes) throw tooLarge;
+      if (!request.body) return new Uint8Array();
+      const chunks: Uint8Array[] = [];
+      let size = 0;
+      for await (const chunk of request.body) {
+        size += chunk.byteLength;
+        if (size > maxBytes) throw tooLarge;
+        chunks.push(chunk);
+      }
+      return Buffer.concat(chunks);
+    },
+  };
+}

@@ -1,0 +1,217 @@
+/**
+ * The HTTP face of the hub, free of any server framework: a request in, an answer out. The
+ * adapters (`node.ts`, `fastify.ts`, `fetch.ts`) only translate to and from their transport.
+ *
+ *   GET  {basePath}/{channel}            one stream on one channel
+ *   GET  {basePath}?channel=A&channel=B  one stream on several
+ *   POST {basePath}/{channel}            publish (201 {"id"})
+ *   GET  /healthz, /readyz, /metrics     operations (PROTOCOL.md section 9)
+ */
+import { type ErrorBody, HeraldError, printable } from "@herald/protocol";
+import { type Authenticator, assertChannelsAllowed, type Principal } from "./auth.ts";
+import type { Hub, StreamRequest } from "./hub.ts";
+
+export interface HubRequest {
+  readonly method: string;
+  readonly url: URL;
+  /** A request header by its lower-case name. */
+  header(name: string): string | undefined;
+  /** The body, refused with `payload_too_large` past `maxBytes`. */
+  readBody(maxBytes: number): Promise<Uint8Array>;
+}
+
+export type HubResponse =
+  | { kind: "body"; status: number; headers: Record<string, string>; body: string }
+  | { kind: "stream"; status: 200; headers: Record<string, string>; request: StreamRequest };
+
+export interface EventsHandlerOptions {
+  auth: Authenticator;
+  /** Where the event endpoints live (default `/api/v1/events`). */
+  basePath?: string;
+  /** Serve `/healthz`, `/readyz` and `/metrics` too (default true). */
+  operations?: boolean;
+  /** How long `/readyz` waits for the stores before answering 503, in ms (default 2 s). */
+  readyTimeoutMs?: number;
+}
+
+export type EventsHandler = (request: HubRequest) => Promise<HubResponse | undefined>;
+
+export const STREAM_HEADERS: Readonly<Record<string, string>> = {
+  "content-type": "text/event-stream; charset=utf-8",
+  "cache-control": "no-cache, no-transform",
+  "x-accel-buffering": "no",
+};
+
+const JSON_HEADERS = {
+  "content-type": "application/json; charset=utf-8",
+  "cache-control": "no-store",
+};
+const CURSOR_MAX_LENGTH = 1024;
+
+/** Answers the requests the hub owns; `undefined` for any other path. */
+export function createEventsHandler(hub: Hub, options: EventsHandlerOptions): EventsHandler {
+  const basePath = (options.basePath ?? "/api/v1/events").replace(/\/+$/, "");
+  const operations = options.operations ?? true;
+  const readyTimeoutMs = options.readyTimeoutMs ?? 2000;
+
+  async function route(request: HubRequest): Promise<HubResponse | undefined> {
+    const path = request.url.pathname;
+    if (operations && request.method === "GET") {
+      if (path === "/healthz") return json(200, { status: "ok" });
+      if (path === "/readyz") return ready();
+      if (path === "/metrics") {
+        const text = await hub.metrics.registry.metrics();
+        return {
+          kind: "body",
+          status: 200,
+          headers: { "content-type": hub.metrics.registry.contentType },
+          body: text,
+        };
+      }
+    }
+    if (path !== basePath && !path.startsWith(`${basePath}/`)) return undefined;
+    const rest = path.slice(basePath.length + 1);
+    // Channel names never need percent-encoding, so any `%` or `/` is a trick, not a channel.
+    if (rest.includes("/") || rest.includes("%")) {
+      throw new HeraldError("invalid_channel", `"${printable(rest)}" is not a channel name`);
+    }
+    const pathChannel = rest === "" ? undefined : rest;
+    if (request.method === "GET" || request.method === "HEAD")
+      return subscribe(request, pathChannel);
+    if (request.method === "POST" && pathChannel !== undefined)
+      return publish(request, pathChannel);
+    return {
+      ...json(
+        405,
+        error(
+          "method_not_allowed",
+          `use GET to subscribe${pathChannel ? " or POST to publish" : ""}`,
+        ),
+      ),
+      headers: { ...JSON_HEADERS, allow: pathChannel ? "GET, POST" : "GET" },
+    };
+  }
+
+  async function subscribe(
+    request: HubRequest,
+    pathChannel: string | undefined,
+  ): Promise<HubResponse> {
+    const query = request.url.searchParams;
+    const channels = query.getAll("channel");
+    if (pathChannel !== undefined) channels.unshift(pathChannel);
+    const from = query.get("from");
+    if (from !== null && from !== "start") {
+      throw new HeraldError(
+        "invalid_cursor",
+        `from must be "start" or absent, not "${printable(from)}"`,
+      );
+    }
+    const lastEventId = request.header("last-event-id") ?? query.get("lastEventId") ?? undefined;
+    if (lastEventId !== undefined && lastEventId.length > CURSOR_MAX_LENGTH) {
+      throw new HeraldError(
+        "invalid_cursor",
+        `the last event id is ${lastEventId.length} characters long; ids are far shorter`,
+      );
+    }
+    // Channels are checked before the token so a malformed request says what is malformed.
+    hub.checkChannels(channels);
+    const principal = await authenticate(request);
+    assertChannelsAllowed(channels, principal.channels, "subscribe to");
+    const streamRequest: StreamRequest = {
+      channels,
+      lastEventId,
+      from: from === "start" ? "start" : undefined,
+      subject: principal.subject,
+    };
+    hub.checkStream(streamRequest);
+    return { kind: "stream", status: 200, headers: { ...STREAM_HEADERS }, request: streamRequest };
+  }
+
+  async function publish(request: HubRequest, channel: string): Promise<HubResponse> {
+    const principal = await authenticate(request);
+    assertChannelsAllowed([channel], principal.publish, "publish to");
+    const bytes = await request.readBody(hub.limits.maxMessageBytes);
+    let message: unknown;
+    try {
+      message = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
+    } catch (cause) {
+      throw new HeraldError("invalid_message", "the body must be one JSON object in UTF-8", {
+        cause,
+      });
+    }
+    const id = await hub.publish(channel, message);
+    return json(201, { id });
+  }
+
+  async function authenticate(request: HubRequest): Promise<Principal> {
+    const token = tokenOf(request);
+    if (token === undefined) {
+      throw new HeraldError(
+        "unauthorized",
+        "no token: send the herald_token cookie, an Authorization: Bearer header or a token query parameter",
+      );
+    }
+    return options.auth.authenticate(token);
+  }
+
+  async function ready(): Promise<HubResponse> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`no answer within ${readyTimeoutMs} ms`)),
+        readyTimeoutMs,
+      );
+    });
+    try {
+      await Promise.race([hub.store.check(), timeout]);
+      return json(200, { status: "ready" });
+    } catch (cause) {
+      const reason = cause instanceof Error ? cause.message : String(cause);
+      return json(503, error("unavailable", `the event store does not answer: ${reason}`));
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  return async (request) => {
+    try {
+      return await route(request);
+    } catch (caught) {
+      const failure =
+        caught instanceof HeraldError
+          ? caught
+          : new HeraldError("internal", "the hub failed to answer; it has been reported", {
+              cause: caught,
+            });
+      if (failure.code === "internal") hub.reportError(failure);
+      return json(failure.status, failure.toBody());
+    }
+  };
+}
+
+/** The token from the Authorization header, the `token` query parameter or the cookie, in that order. */
+export function tokenOf(request: HubRequest): string | undefined {
+  const authorization = request.header("authorization");
+  if (authorization?.toLowerCase().startsWith("bearer "))
+    return authorization.slice(7).trim() || undefined;
+  const query = request.url.searchParams.get("token");
+  if (query) return query;
+  return cookieValue(request.header("cookie"), "herald_token");
+}
+
+function cookieValue(header: string | undefined, name: string): string | undefined {
+  if (!header) return undefined;
+  for (const part of header.split(";")) {
+    const eq = part.indexOf("=");
+    if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim() || undefined;
+  }
+  return undefined;
+}
+
+function json(status: number, body: unknown): HubResponse & { kind: "body" } {
+  return { kind: "body", status, headers: { ...JSON_HEADERS }, body: JSON.stringify(body) };
+}
+
+function error(code: ErrorBody["error"]["code"], message: string): ErrorBody {
+  return { error: { code, message } };
+}

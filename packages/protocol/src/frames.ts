@@ -1,0 +1,38 @@
+/**
+ * Server-Sent Events framing, per the WHATWG HTML "event stream" format:
+ * https://html.spec.whatwg.org/multipage/server-sent-events.html#parsing-an-event-stream
+ *
+ * Herald sends unnamed events only, one `data:` line of JSON each. JSON.stringify escapes CR
+ * and LF inside strings, so a message can never break its line; ids and comments are checked
+ * because a CR, LF or NUL there would let a value inject a field of its own.
+ */
+
+const LINE_BREAK = /[\r\n\0]/;
+
+export function assertFieldValue(name: string, value: string): void {
+  if (LINE_BREAK.test(value)) {
+    throw new TypeError(
+      `SSE ${name} must not contain CR, LF or NUL: they would end the field early`,
+    );
+  }
+}
+
+/** One event: `id: <id>\ndata: <json>\n\n`. `json` must be the output of JSON.stringify. */
+export function encodeEventFrame(id: string, json: string): string {
+  assertFieldValue("id", id);
+  if (LINE_BREAK.test(json)) throw new TypeError("SSE data must be one line of JSON");
+  return `id: ${id}\ndata: ${json}\n\n`;
+}
+
+/** A comment line, ignored by EventSource: used as the first bytes and as heartbeats. */
+export function encodeComment(text = ""): string {
+  assertFieldValue("comment", text);
+  return text ? `: ${text}\n\n` : ":\n\n";
+}
+
+/** The reconnection delay EventSource should use, in milliseconds. */
+export function encodeRetry(ms: number): string {
+  if (!Number.isInteger(ms) || ms < 0)
+    throw new TypeError(`retry must be a whole number of ms, got ${ms}`);
+  return `retry: ${ms}\n\n`;
+}
