@@ -29,7 +29,7 @@ export function createFetchHandler(hub: Hub, options: EventsHandlerOptions): Fet
       });
     }
     let close = () => {};
-    let queued = 0;
+    let wakeUp: (() => void) | undefined;
     const body = new ReadableStream<Uint8Array>(
       {
         start(controller) {
@@ -39,8 +39,12 @@ export function createFetchHandler(hub: Hub, options: EventsHandlerOptions): Fet
             },
             get bufferedBytes() {
               // desiredSize goes negative as unread bytes pile up past the high-water mark.
-              queued = Math.max(0, -(controller.desiredSize ?? 0));
-              return queued;
+              return Math.max(0, -(controller.desiredSize ?? 0));
+            },
+            drained() {
+              return new Promise<void>((resolve) => {
+                wakeUp = resolve;
+              });
             },
             close() {
               stream.close();
@@ -50,8 +54,14 @@ export function createFetchHandler(hub: Hub, options: EventsHandlerOptions): Fet
           close = () => stream.close();
           request.signal.addEventListener("abort", close, { once: true });
         },
+        pull() {
+          // The reader wants more: whatever was queued has been taken.
+          wakeUp?.();
+          wakeUp = undefined;
+        },
         cancel() {
           close();
+          wakeUp?.();
         },
       },
       new ByteLengthQueuingStrategy({ highWaterMark: 0 }),

@@ -47,6 +47,8 @@ const JSON_HEADERS = {
   "cache-control": "no-store",
 };
 const CURSOR_MAX_LENGTH = 1024;
+/** Levels of arrays and objects a published message may nest (far below what overflows the stack). */
+const MAX_NESTING = 256;
 
 /** Answers the requests the hub owns; `undefined` for any other path. */
 export function createEventsHandler(hub: Hub, options: EventsHandlerOptions): EventsHandler {
@@ -124,10 +126,17 @@ export function createEventsHandler(hub: Hub, options: EventsHandlerOptions): Ev
       subject: principal.subject,
     };
     hub.checkStream(streamRequest);
+    if (request.method === "HEAD") {
+      // The headers a GET would get, and no stream: nothing would ever read its body, and
+      // Node never sends the headers of a HEAD answer that is not ended.
+      return { kind: "body", status: 200, headers: { ...STREAM_HEADERS }, body: "" };
+    }
     return { kind: "stream", status: 200, headers: { ...STREAM_HEADERS }, request: streamRequest };
   }
 
   async function publish(request: HubRequest, channel: string): Promise<HubResponse> {
+    // As for streams, a malformed name is a 400 whatever the token: patterns never match it.
+    hub.checkChannels([channel]);
     const principal = await authenticate(request);
     assertChannelsAllowed([channel], principal.publish, "publish to");
     const bytes = await request.readBody(hub.limits.maxMessageBytes);
@@ -138,6 +147,13 @@ export function createEventsHandler(hub: Hub, options: EventsHandlerOptions): Ev
       throw new HeraldError("invalid_message", "the body must be one JSON object in UTF-8", {
         cause,
       });
+    }
+    if (nestingDepth(message) > MAX_NESTING) {
+      // JSON.parse takes any depth, but serialising the message again overflows the stack.
+      throw new HeraldError(
+        "invalid_message",
+        `the message nests deeper than ${MAX_NESTING} levels: flatten it`,
+      );
     }
     const id = await hub.publish(channel, message);
     return json(201, { id });
@@ -206,6 +222,22 @@ function cookieValue(header: string | undefined, name: string): string | undefin
     if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim() || undefined;
   }
   return undefined;
+}
+
+/** How deeply arrays and objects nest in a parsed JSON value, without recursion. */
+function nestingDepth(value: unknown): number {
+  let deepest = 0;
+  const stack: Array<[unknown, number]> = [[value, 0]];
+  for (let item = stack.pop(); item !== undefined; item = stack.pop()) {
+    const [node, depth] = item;
+    if (typeof node !== "object" || node === null) continue;
+    if (depth + 1 > deepest) {
+      deepest = depth + 1;
+      if (deepest > MAX_NESTING) return deepest;
+    }
+    for (const child of Object.values(node)) stack.push([child, depth + 1]);
+  }
+  return deepest;
 }
 
 function json(status: number, body: unknown): HubResponse & { kind: "body" } {

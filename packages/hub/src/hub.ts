@@ -25,6 +25,8 @@ export interface StreamSink {
   write(chunk: Uint8Array): void;
   /** Bytes written but not yet taken by the network. */
   readonly bufferedBytes: number;
+  /** Resolves when the network has taken the unsent bytes, or the connection has ended. */
+  drained(): Promise<void>;
   /** Ends the connection (used to drop a slow consumer). */
   close(): void;
 }
@@ -96,6 +98,8 @@ export const DEFAULT_LIMITS: Required<HubLimits> = {
 };
 
 const HEARTBEAT = Buffer.from(encodeComment());
+/** Live events held per stream while it replays history; past this, history is read again. */
+const MAX_PENDING = 10_000;
 
 interface HubStream {
   readonly sink: StreamSink;
@@ -105,6 +109,8 @@ interface HubStream {
   lastSeq: number;
   /** Live events that arrive while history is being read; `undefined` once live. */
   pending: StoredEvent[] | undefined;
+  /** Live events were dropped from `pending`: read history again before going live. */
+  pendingOverflowed: boolean;
   /** Whether anything was written since the last heartbeat tick. */
   active: boolean;
   closed: boolean;
@@ -157,8 +163,10 @@ export function createHub(options: HubOptions): Hub {
     const frame = frameOf(event);
     let delivered = 0;
     for (const stream of subscribers) {
-      if (stream.pending) stream.pending.push(event);
-      else if (writeEvent(stream, event, frame)) delivered++;
+      if (stream.pending) {
+        if (stream.pending.length < MAX_PENDING) stream.pending.push(event);
+        else stream.pendingOverflowed = true;
+      } else if (writeEvent(stream, event, frame)) delivered++;
     }
     if (delivered > 0) {
       metrics.delivered.inc(delivered);
@@ -195,7 +203,12 @@ export function createHub(options: HubOptions): Hub {
     return Buffer.from(encodeEventFrame(id, data));
   }
 
-  /** Replays what the stream missed, then lets live events through, with no gap and no duplicate. */
+  /**
+   * Replays what the stream missed, then lets live events through, with no gap and no
+   * duplicate. Replay waits for the network (a backlog may be far larger than the unsent-bytes
+   * bound); live events arriving meanwhile wait in `pending`, and if too many pile up they are
+   * dropped there and read again from history on the next pass.
+   */
   async function catchUp(stream: HubStream, request: StreamRequest): Promise<void> {
     const cursor = request.lastEventId === undefined ? undefined : parseCursor(request.lastEventId);
     let resetReason: StreamResetReason | undefined;
@@ -205,30 +218,26 @@ export function createHub(options: HubOptions): Hub {
     }
     if (resetReason !== undefined) {
       // No exact resume is possible: tell each channel, then continue live from here.
-      const head = await store.head();
-      stream.lastSeq = head;
-      const id = formatCursor({ epoch: store.epoch, seq: head });
-      for (const channel of stream.channels) write(stream, resetFrame(channel, resetReason, id));
+      resetAll(stream, resetReason, await store.head());
     } else if (cursor || request.from === "start") {
-      const afterSeq = cursor?.seq ?? 0;
-      const result = await store.read(stream.channels, afterSeq);
-      if (cursor && cursor.seq > result.head) {
-        stream.lastSeq = result.head;
-        const id = formatCursor({ epoch: store.epoch, seq: result.head });
-        for (const channel of stream.channels)
-          write(stream, resetFrame(channel, "unknown_cursor", id));
+      const first = await store.read(stream.channels, cursor?.seq ?? 0);
+      if (cursor && cursor.seq > first.head) {
+        resetAll(stream, "unknown_cursor", first.head);
       } else {
         if (cursor) {
           stream.lastSeq = cursor.seq;
-          for (const channel of result.expired) {
+          for (const channel of first.expired) {
             write(stream, resetFrame(channel, "history_expired", formatCursor(cursor)));
           }
         }
-        let replayed = 0;
-        for (const event of result.events) {
-          if (writeEvent(stream, event, frameOf(event))) replayed++;
+        let result = first;
+        for (;;) {
+          await replay(stream, result.events);
+          if (stream.closed || !stream.pendingOverflowed) break;
+          stream.pending = [];
+          stream.pendingOverflowed = false;
+          result = await store.read(stream.channels, stream.lastSeq);
         }
-        metrics.replayed.inc(replayed);
       }
     }
     const pending = stream.pending ?? [];
@@ -236,6 +245,26 @@ export function createHub(options: HubOptions): Hub {
     let delivered = 0;
     for (const event of pending) if (writeEvent(stream, event, frameOf(event))) delivered++;
     metrics.delivered.inc(delivered);
+  }
+
+  function resetAll(stream: HubStream, reason: StreamResetReason, head: number): void {
+    stream.lastSeq = head;
+    const id = formatCursor({ epoch: store.epoch, seq: head });
+    for (const channel of stream.channels) write(stream, resetFrame(channel, reason, id));
+  }
+
+  async function replay(stream: HubStream, events: readonly StoredEvent[]): Promise<void> {
+    let replayed = 0;
+    for (const event of events) {
+      if (stream.closed) break;
+      if (event.seq <= stream.lastSeq) continue;
+      stream.lastSeq = event.seq;
+      stream.sink.write(frameOf(event));
+      replayed++;
+      if (stream.sink.bufferedBytes > limits.maxBufferedBytes) await stream.sink.drained();
+    }
+    stream.active = true;
+    metrics.replayed.inc(replayed);
   }
 
   const hub: Hub = {
@@ -250,7 +279,8 @@ export function createHub(options: HubOptions): Hub {
       const check = checkPublishedMessage(message);
       if (!check.ok) throw new HeraldError("invalid_message", check.problem);
       const ts = now();
-      const data = JSON.stringify({ ...check.message, channel, ts });
+      // The publisher's own object, not zod's copy: its fields keep their order on the wire.
+      const data = JSON.stringify({ ...(message as object), channel, ts });
       if (Buffer.byteLength(data) > limits.maxMessageBytes) {
         throw new HeraldError(
           "payload_too_large",
@@ -301,6 +331,7 @@ export function createHub(options: HubOptions): Hub {
         subject: request.subject,
         lastSeq: 0,
         pending: [],
+        pendingOverflowed: false,
         active: true,
         closed: false,
       };

@@ -114,6 +114,9 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): EventStore 
       let history = histories.get(channel);
       if (!history) {
         history = new ChannelHistory();
+        // This channel may have been swept before, taking its trimmedSeq with it; without this,
+        // a reader from before the sweep would get the new events and never hear of the lost ones.
+        history.trimmedSeq = forgottenSeq;
         histories.set(channel, history);
       }
       history.push(event, limits, event.at);

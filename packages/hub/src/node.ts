@@ -27,14 +27,26 @@ export function createNodeHandler(hub: Hub, options: EventsHandlerOptions): Node
 export function toHubRequest(req: IncomingMessage): HubRequest {
   return {
     method: req.method ?? "GET",
-    // The host is irrelevant to routing; a fixed base keeps a hostile Host header out of URL parsing.
-    url: new URL(req.url ?? "/", "http://herald.invalid"),
+    url: requestUrl(req.url ?? "/"),
     header(name) {
       const value = req.headers[name];
       return Array.isArray(value) ? value.join(", ") : value;
     },
     readBody: (maxBytes) => readNodeBody(req, maxBytes),
   };
+}
+
+/**
+ * The request target as a URL. The host is irrelevant to routing; a fixed base keeps a hostile
+ * Host header out of URL parsing. A target in origin form (`/path?query`) is read as a path
+ * even where it starts with `//`, which `new URL(target, base)` would read as a host and could
+ * refuse with a throw (`//[`, `//x:99999/`), failing the request before anything answers it.
+ */
+function requestUrl(target: string): URL {
+  const base = "http://herald.invalid";
+  if (target.startsWith("/")) return new URL(`${base}${target}`);
+  // Absolute form (`http://host/path`), as proxies send it; anything else is no path of ours.
+  return URL.canParse(target) ? new URL(target) : new URL(`${base}/`);
 }
 
 export function sendNodeResponse(
@@ -62,6 +74,17 @@ export function sendNodeResponse(
     get bufferedBytes() {
       return res.writableLength;
     },
+    drained: () =>
+      new Promise<void>((resolve) => {
+        if (res.closed || res.writableLength === 0) return resolve();
+        const done = () => {
+          res.off("drain", done);
+          res.off("close", done);
+          resolve();
+        };
+        res.on("drain", done);
+        res.on("close", done);
+      }),
     close: () => {
       res.destroy();
     },

@@ -51,10 +51,16 @@ export function parseChannel(
 
 /** Builds a channel name; throws where kind or id would not make a valid one. */
 export function formatChannel(kind: string, id: string | number): string {
-  const name = `${kind}.${id}`;
-  if (!KIND_PATTERN.test(kind) || !ID_PATTERN.test(String(id))) {
+  if (!KIND_PATTERN.test(kind)) {
     throw new TypeError(
-      `cannot make a channel of kind "${kind}" and id "${id}": ${channelProblem(name, [kind])}`,
+      `cannot make a channel of kind "${printable(kind)}": a kind must be 1 to 32 lowercase letters, digits or "_", starting with a letter`,
+    );
+  }
+  const name = `${kind}.${id}`;
+  const problem = channelProblem(name, [kind]);
+  if (problem !== undefined) {
+    throw new TypeError(
+      `cannot make a channel of kind "${kind}" and id "${printable(String(id))}": ${problem}`,
     );
   }
   return name;
@@ -67,7 +73,11 @@ export function formatChannel(kind: string, id: string | number): string {
 export function matchesChannelPattern(channel: string, patterns: readonly string[]): boolean {
   for (const pattern of patterns) {
     if (pattern === channel) return true;
-    if (pattern.endsWith(".*") && channel.startsWith(pattern.slice(0, -1))) return true;
+    // `*` stands for one whole id: not an empty one, and not one with a dot or a slash in it.
+    const prefix = pattern.endsWith(".*") ? pattern.slice(0, -1) : undefined;
+    if (prefix && channel.startsWith(prefix) && ID_PATTERN.test(channel.slice(prefix.length))) {
+      return true;
+    }
   }
   return false;
 }

@@ -1,0 +1,127 @@
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { createMemoryStore } from "../src/memory-store.ts";
+import type { EventStore } from "../src/store.ts";
+import { describeEventStoreContract } from "./store-contract.ts";
+
+describeEventStoreContract("memory", (options) => createMemoryStore(options));
+
+/**
+ * A full garbage collection, to see whether the store still holds an object. V8 keeps a
+ * WeakRef's target alive until the job that made or read it ends, hence the real macrotask.
+ */
+async function collectGarbage(): Promise<void> {
+  setFlagsFromString("--expose-gc");
+  const gc = runInNewContext("gc") as () => void;
+  await new Promise<void>((resolve) => setImmediate(resolve));
+  gc();
+}
+
+describe("memory store", () => {
+  const stores: EventStore[] = [];
+  afterEach(async () => {
+    for (const store of stores.splice(0)) await store.close();
+  });
+
+  it("gets a new epoch for every store, as a restart loses the history", () => {
+    const first = createMemoryStore();
+    const second = createMemoryStore();
+    stores.push(first, second);
+    expect(first.epoch).not.toBe(second.epoch);
+  });
+
+  describe("periodic sweep", () => {
+    const maxAgeMs = 10_000;
+    const sweepIntervalMs = 60_000;
+    let time = 0;
+
+    beforeEach(() => {
+      vi.useFakeTimers();
+      time = 1_700_000_000_000;
+    });
+
+    afterEach(() => {
+      vi.useRealTimers();
+    });
+
+    /** A store whose clock only moves when the test says, and whose sweep fires on fake timers. */
+    function sweptStore(): EventStore {
+      const store = createMemoryStore({ maxAgeMs, sweepIntervalMs, now: () => time });
+      stores.push(store);
+      return store;
+    }
+
+    async function publish(store: EventStore, channel: string) {
+      return store.append(channel, JSON.stringify({ type: "data", channel, ts: time }), time);
+    }
+
+    it("after removing an expired channel, reports channels it does not know expired to older readers", async () => {
+      const store = sweptStore();
+      await publish(store, "project.old");
+      time += maxAgeMs + 1;
+      // Before the sweep, a channel nobody ever used is simply empty...
+      expect((await store.read(["project.never"], 0)).expired).toEqual([]);
+      vi.advanceTimersByTime(sweepIntervalMs);
+      // ...after it, the swept channel is gone, and a channel the store knows nothing of could be
+      // that one: to a reader from before the lost events it is reported expired, never silent.
+      expect((await store.read(["project.never"], 0)).expired).toEqual(["project.never"]);
+    });
+
+    it("still reports a swept channel expired to a reader from before its events", async () => {
+      const store = sweptStore();
+      const first = await publish(store, "project.old");
+      const last = await publish(store, "project.old");
+      time += maxAgeMs + 1;
+      vi.advanceTimersByTime(sweepIntervalMs);
+      const fromBefore = await store.read(["project.old"], first.seq - 1);
+      expect(fromBefore.events).toEqual([]);
+      expect(fromBefore.expired).toEqual(["project.old"]);
+      expect((await store.read(["project.old"], first.seq)).expired).toEqual(["project.old"]);
+      expect((await store.read(["project.old"], last.seq)).expired).toEqual([]);
+    });
+
+    it("keeps channels that still hold events younger than maxAgeMs", async () => {
+      const store = sweptStore();
+      await publish(store, "project.old");
+      time += maxAgeMs / 2;
+      const live = await publish(store, "project.live");
+      time += maxAgeMs / 2 + 1;
+      vi.advanceTimersByTime(sweepIntervalMs);
+      const result = await store.read(["project.live"], 0);
+      expect(result.events.map((event) => event.id)).toEqual([live.id]);
+      expect(result.expired).toEqual([]);
+    });
+
+    it("reports the lost events of a swept channel that is published to again", async () => {
+      const store = sweptStore();
+      const lost = await publish(store, "project.p1");
+      time += maxAgeMs + 1;
+      vi.advanceTimersByTime(sweepIntervalMs);
+      const fresh = await publish(store, "project.p1");
+      const result = await store.read(["project.p1"], lost.seq - 1);
+      expect(result.events.map((event) => event.id)).toEqual([fresh.id]);
+      expect(result.expired).toEqual(["project.p1"]);
+      expect((await store.read(["project.p1"], lost.seq)).expired).toEqual([]);
+    });
+
+    it("lets go of the events of the channels it removes", async () => {
+      const store = sweptStore();
+      const swept = new WeakRef(await publish(store, "project.old"));
+      time += maxAgeMs + 1;
+      const live = new WeakRef(await publish(store, "project.live"));
+      vi.advanceTimersByTime(sweepIntervalMs);
+      vi.useRealTimers();
+      await collectGarbage();
+      expect(swept.deref()).toBeUndefined();
+      // The control: what the store still holds survives the same collection.
+      expect(live.deref()).toBeDefined();
+    });
+
+    it("stops sweeping once closed", async () => {
+      const store = sweptStore();
+      await store.close();
+      expect(vi.getTimerCount()).toBe(0);
+    });
+  });
+});
