@@ -1,0 +1,660 @@
+/**
+ * `createEventsClient`: every subscription of a page over one multiplexed EventSource
+ * (PROTOCOL.md sections 2 and 3), with resume from the last cursor, duplicates dropped,
+ * reconnection with backoff and an observable connection state.
+ *
+ * Who reconnects: while the EventSource retries by itself (a dropped connection, readyState
+ * CONNECTING) it is left to do so, sending `Last-Event-ID` itself. Once it gives up for good
+ * (readyState CLOSED: an HTTP refusal) this client learns the status and decides: refresh
+ * credentials on 401, stop on 400/403/404, else back off and open a new EventSource that
+ * resumes through the `lastEventId` query parameter.
+ */
+import {
+  type Cursor,
+  channelProblem,
+  DEFAULT_CHANNEL_KINDS,
+  type Message,
+  parseCursor,
+} from "@herald/protocol";
+import {
+  type BackoffOptions,
+  backoffDelay,
+  type ResolvedBackoff,
+  resolveBackoff,
+} from "./backoff.ts";
+import {
+  type ConnectionError,
+  type ConnectionStore,
+  createConnectionStore,
+} from "./connection-state.ts";
+import {
+  describeError,
+  failureFromResponse,
+  HeraldClientError,
+  type StreamFailure,
+} from "./errors.ts";
+import {
+  CLOSED,
+  createSourceFetch,
+  defaultEventSource,
+  type EventSourceConstructor,
+  type EventSourceInitLike,
+  type EventSourceLike,
+  errorEventDetails,
+  type HeadersProvider,
+  probeStream,
+  supportsFetchOption,
+} from "./event-source.ts";
+import { buildStreamUrl, streamChannels } from "./stream-url.ts";
+
+export interface EventsClientOptions {
+  /** Origin of the hub, for example `https://events.example.com`. Default: the page's origin. */
+  baseUrl?: string;
+  /** Path of the multi-channel events route. Default `/api/v1/events`. */
+  path?: string;
+  /**
+   * The EventSource to use. Default: `globalThis.EventSource`, else (Node, or where `headers`
+   * is given) the `eventsource` package's.
+   */
+  EventSource?: EventSourceConstructor;
+  /** Headers for every request of the stream, for example Authorization. Needs the `eventsource` package's EventSource. */
+  headers?: HeadersProvider;
+  /** A token sent as the `token` query parameter, read again at each new EventSource. */
+  token?: () => string | undefined | Promise<string | undefined>;
+  /** Send cookies to a hub on another origin. Default false. */
+  withCredentials?: boolean;
+  /** Called on a 401, to refresh credentials; the stream is re-opened once it settles. */
+  onUnauthorized?: () => Promise<void> | void;
+  /** Errors nobody else would hear of. Default: `console.error`. */
+  onError?: (error: HeraldClientError) => void;
+  backoff?: BackoffOptions;
+  /** How long the stream stays open after the last subscription ends. Default 1000. */
+  lingerMs?: number;
+  /** Source of jitter, in [0, 1). Default `Math.random`; tests pass their own. */
+  random?: () => number;
+  /** Used to learn why a stream was refused, and by the `eventsource` package. Default `globalThis.fetch`. */
+  fetch?: typeof fetch;
+  /** Channel kinds the hub accepts (PROTOCOL.md section 1). Default `project`, `file`, `user`. */
+  channelKinds?: readonly string[];
+}
+
+export interface MessageMeta {
+  /** The event's id, the cursor it leaves; undefined for an event sent without one. */
+  id: string | undefined;
+}
+
+export type MessageHandler = (message: Message, meta: MessageMeta) => void;
+
+export interface SubscribeOptions {
+  /** Only messages of these types; `stream_reset` is always delivered. Default: every type. */
+  types?: readonly string[];
+}
+
+export interface EventsClient {
+  /** Starts receiving `channel`'s messages; returns the function that stops it. */
+  subscribe(channel: string, handler: MessageHandler, options?: SubscribeOptions): () => void;
+  /** The connection state, as an observable store. */
+  readonly connection: ConnectionStore;
+  /** Tries again at once, attempts back to 0: for a "retry" button after `closed`. */
+  reconnect(): void;
+  /** Closes the stream and stops everything; the client cannot be used again. */
+  close(): void;
+}
+
+export const DEFAULT_PATH = "/api/v1/events";
+export const DEFAULT_LINGER_MS = 1000;
+
+/** Statuses that another attempt would only repeat (204: the SSE spec's "stop reconnecting"). */
+const FINAL_STATUSES = new Set([204, 400, 403, 404]);
+
+interface Subscription {
+  readonly handler: MessageHandler;
+  readonly types: ReadonlySet<string> | undefined;
+  active: boolean;
+}
+
+/** One attempt at a stream: the channels it was opened for and its EventSource once made. */
+interface Stream {
+  readonly key: string;
+  readonly channels: readonly string[];
+  source?: EventSourceLike;
+  /** What the last refused request of this stream said (known only through our own fetch). */
+  refusal?: StreamFailure;
+}
+
+interface Settings {
+  baseUrl: string;
+  path: string;
+  EventSource: EventSourceConstructor;
+  passFetch: boolean;
+  headers: HeadersProvider | undefined;
+  token: EventsClientOptions["token"];
+  withCredentials: boolean;
+  onUnauthorized: EventsClientOptions["onUnauthorized"];
+  backoff: ResolvedBackoff;
+  lingerMs: number;
+  random: () => number;
+  fetch: typeof fetch;
+  channelKinds: readonly string[];
+}
+
+type Timer = ReturnType<typeof setTimeout>;
+
+export function createEventsClient(options: EventsClientOptions = {}): EventsClient {
+  const settings = resolveSettings(options);
+  const report = createReporter(options.onError);
+  const store = createConnectionStore((error) =>
+    report(
+      new HeraldClientError(
+        "handler_failed",
+        `a connection state listener threw: ${describeError(error)}`,
+        { cause: error },
+      ),
+    ),
+  );
+
+  const byChannel = new Map<string, Set<Subscription>>();
+  let stream: Stream | undefined;
+  /** Bumped whenever a stream or a recovery is abandoned, so late callbacks know they are stale. */
+  let generation = 0;
+  /** A failure is being handled: probing, refreshing credentials or waiting out the backoff. */
+  let recovering = false;
+  let reconnectTimer: Timer | undefined;
+  let lingerTimer: Timer | undefined;
+  let syncQueued = false;
+  let closed = false;
+  let cursor: Cursor | undefined;
+  let unauthorizedInARow = 0;
+
+  function subscribe(
+    channel: string,
+    handler: MessageHandler,
+    subscribeOptions: SubscribeOptions = {},
+  ): () => void {
+    if (closed) {
+      throw new HeraldClientError(
+        "client_closed",
+        "this events client was closed: create another with createEventsClient() to subscribe again",
+      );
+    }
+    const problem = channelProblem(channel, settings.channelKinds);
+    if (problem) throw new HeraldClientError("invalid_channel", `cannot subscribe: ${problem}`);
+    if (typeof handler !== "function") {
+      throw new HeraldClientError(
+        "invalid_options",
+        `subscribe("${channel}", handler) needs a function as handler`,
+      );
+    }
+    const subscription: Subscription = {
+      handler,
+      types: subscribeOptions.types ? new Set(subscribeOptions.types) : undefined,
+      active: true,
+    };
+    let subscriptions = byChannel.get(channel);
+    if (!subscriptions) {
+      subscriptions = new Set();
+      byChannel.set(channel, subscriptions);
+    }
+    subscriptions.add(subscription);
+    // Even for a channel already streamed: it cancels a linger, or retries after a refusal.
+    queueSync();
+
+    return () => {
+      if (!subscription.active) return;
+      subscription.active = false;
+      const current = byChannel.get(channel);
+      current?.delete(subscription);
+      if (current?.size === 0) {
+        byChannel.delete(channel);
+        queueSync();
+      }
+    };
+  }
+
+  /** Many subscribe/unsubscribe calls in one tick (a render) make one change of stream. */
+  function queueSync(): void {
+    if (syncQueued) return;
+    syncQueued = true;
+    queueMicrotask(sync);
+  }
+
+  function sync(): void {
+    syncQueued = false;
+    if (closed) return;
+    const channels = wantedChannels();
+    if (channels.length === 0) {
+      if (stream || recovering) startLinger();
+      else if (store.getSnapshot().status !== "idle") teardown();
+      return;
+    }
+    stopLinger();
+    // The reconnect that ends the recovery opens with whatever channels are wanted by then.
+    if (recovering) return;
+    if (stream && stream.key === channels.join("&")) return;
+    open();
+  }
+
+  function wantedChannels(): string[] {
+    return streamChannels(byChannel.keys());
+  }
+
+  function startLinger(): void {
+    lingerTimer ??= setTimeout(teardown, settings.lingerMs);
+  }
+
+  function stopLinger(): void {
+    if (lingerTimer !== undefined) clearTimeout(lingerTimer);
+    lingerTimer = undefined;
+  }
+
+  /**
+   * Nobody listens any more. The cursor goes too: a later subscription starts live, as a
+   * page that has just read its state expects, rather than replaying what nobody listened to.
+   */
+  function teardown(): void {
+    stopLinger();
+    abandon();
+    cursor = undefined;
+    unauthorizedInARow = 0;
+    store.update({
+      status: "idle",
+      attempts: 0,
+      lastError: undefined,
+      lastEventId: undefined,
+    });
+  }
+
+  function abandon(): void {
+    generation += 1;
+    if (stream?.source) detach(stream.source);
+    stream = undefined;
+    if (reconnectTimer !== undefined) clearTimeout(reconnectTimer);
+    reconnectTimer = undefined;
+    recovering = false;
+  }
+
+  function open(): void {
+    abandon();
+    const channels = wantedChannels();
+    if (channels.length === 0) return;
+    const current: Stream = { key: channels.join("&"), channels };
+    stream = current;
+    const gen = generation;
+    store.update({ status: store.getSnapshot().attempts > 0 ? "reconnecting" : "connecting" });
+    if (!settings.token) {
+      connect(current, undefined);
+      return;
+    }
+    readToken(settings.token).then(
+      (token) => {
+        if (gen === generation) connect(current, token);
+      },
+      (error: unknown) => {
+        if (gen !== generation) return;
+        recover(
+          current,
+          Promise.resolve({
+            code: "unauthorized",
+            message: `the token option threw: ${describeError(error)}`,
+          }),
+        );
+      },
+    );
+  }
+
+  function connect(current: Stream, token: string | undefined): void {
+    const url = buildStreamUrl({
+      baseUrl: settings.baseUrl,
+      path: settings.path,
+      channels: current.channels,
+      lastEventId: store.getSnapshot().lastEventId,
+      token,
+    });
+    const init: EventSourceInitLike = { withCredentials: settings.withCredentials };
+    if (settings.passFetch) {
+      init.fetch = createSourceFetch(settings.fetch, settings.headers, (failure) => {
+        current.refusal = failure;
+      });
+    }
+    let source: EventSourceLike;
+    try {
+      source = new settings.EventSource(url, init);
+    } catch (error) {
+      refuse({
+        code: "invalid_options",
+        message: `could not open an EventSource on ${url} (${describeError(error)}): check baseUrl and path`,
+      });
+      return;
+    }
+    current.source = source;
+    source.onopen = () => {
+      if (stream !== current) return;
+      unauthorizedInARow = 0;
+      store.update({ status: "open", attempts: 0 });
+    };
+    source.onmessage = (event) => {
+      if (stream === current) receive(event);
+    };
+    source.onerror = (event) => {
+      if (stream === current) onSourceError(current, source, event);
+    };
+  }
+
+  function onSourceError(current: Stream, source: EventSourceLike, event: Event): void {
+    const details = errorEventDetails(event);
+    if (source.readyState !== CLOSED) {
+      const attempts = store.getSnapshot().attempts + 1;
+      const lastError: ConnectionError = {
+        code: "network",
+        message: `the events stream dropped${details.message ? ` (${details.message})` : ""}; reconnecting`,
+      };
+      if (attempts >= settings.backoff.maxAttempts) {
+        giveUp(attempts, lastError);
+        return;
+      }
+      store.update({ status: "reconnecting", attempts, lastError });
+      return;
+    }
+    const known =
+      current.refusal ??
+      (details.status === undefined
+        ? undefined
+        : failureFromResponse(details.status, new Headers(), undefined, Date.now()));
+    recover(
+      current,
+      known
+        ? Promise.resolve(known)
+        : probeStream({
+            url: source.url,
+            fetch: settings.fetch,
+            headers: settings.headers,
+            withCredentials: settings.withCredentials,
+          }),
+    );
+  }
+
+  /** The EventSource gave up for good: from here on this client decides what comes next. */
+  function recover(current: Stream, failure: Promise<StreamFailure>): void {
+    if (current.source) detach(current.source);
+    abandon();
+    recovering = true;
+    const gen = generation;
+    void failure.then((known) => {
+      if (gen === generation) handleFailure(known);
+    });
+  }
+
+  function handleFailure(failure: StreamFailure): void {
+    if (failure.status !== undefined && FINAL_STATUSES.has(failure.status)) {
+      refuse(failure);
+      return;
+    }
+    const attempts = store.getSnapshot().attempts + 1;
+    const lastError = toConnectionError(failure);
+    if (attempts >= settings.backoff.maxAttempts) {
+      giveUp(attempts, lastError);
+      return;
+    }
+    store.update({ status: "reconnecting", attempts, lastError });
+    if (failure.status === 401 && settings.onUnauthorized) {
+      unauthorizedInARow += 1;
+      const gen = generation;
+      void refreshCredentials(settings.onUnauthorized).then(() => {
+        if (gen !== generation) return;
+        // Fresh credentials deserve an attempt at once; a second 401 in a row means they did
+        // not help, and from then on the backoff keeps a broken login from hammering the hub.
+        if (unauthorizedInARow === 1) reconnectNow();
+        else scheduleReconnect(attempts, failure);
+      });
+      return;
+    }
+    scheduleReconnect(attempts, failure);
+  }
+
+  async function refreshCredentials(onUnauthorized: () => Promise<void> | void): Promise<void> {
+    try {
+      await onUnauthorized();
+    } catch (error) {
+      report(
+        new HeraldClientError(
+          "unauthorized",
+          `onUnauthorized threw (${describeError(error)}); reconnecting with the credentials at hand`,
+          { status: 401, cause: error },
+        ),
+      );
+    }
+  }
+
+  function scheduleReconnect(attempts: number, failure: StreamFailure): void {
+    const delay = backoffDelay(
+      attempts,
+      settings.backoff,
+      settings.random,
+      failure.retryAfterMs ?? 0,
+    );
+    reconnectTimer = setTimeout(reconnectNow, delay);
+  }
+
+  function reconnectNow(): void {
+    reconnectTimer = undefined;
+    recovering = false;
+    // With nothing wanted any more, the linger already under way ends it all.
+    if (wantedChannels().length > 0) open();
+  }
+
+  function refuse(failure: StreamFailure): void {
+    abandon();
+    store.update({ status: "closed", lastError: toConnectionError(failure) });
+    report(
+      new HeraldClientError(
+        failure.code,
+        `${failure.message}. Not retrying: change the subscriptions or call reconnect() to try again`,
+        { status: failure.status },
+      ),
+    );
+  }
+
+  function giveUp(attempts: number, last: ConnectionError): void {
+    abandon();
+    const message = `gave up after ${attempts} failed attempts in a row; the last: ${last.message}`;
+    store.update({
+      status: "closed",
+      attempts,
+      lastError: { code: "gave_up", status: last.status, message },
+    });
+    report(new HeraldClientError("gave_up", message, { status: last.status }));
+  }
+
+  function receive(event: MessageEvent): void {
+    // The package gives "" for an event without id; Herald sends an id with every event.
+    const id =
+      typeof event.lastEventId === "string" && event.lastEventId ? event.lastEventId : undefined;
+    const parsed = readEnvelope(event.data);
+    const isReset = parsed.message?.type === "stream_reset";
+    const position = parseCursor(id);
+    if (
+      !isReset &&
+      position &&
+      cursor &&
+      position.epoch === cursor.epoch &&
+      position.seq <= cursor.seq
+    ) {
+      return;
+    }
+    if (id !== undefined) {
+      cursor = position;
+      store.update({ lastEventId: id });
+    }
+    if (!parsed.message) {
+      report(
+        new HeraldClientError(
+          "invalid_message",
+          `an event${id ? ` (id ${id})` : ""} was skipped: ${parsed.problem}`,
+        ),
+      );
+      return;
+    }
+    dispatch(parsed.message, isReset, id);
+  }
+
+  function dispatch(message: Message, isReset: boolean, id: string | undefined): void {
+    const subscriptions = byChannel.get(message.channel);
+    if (!subscriptions) return;
+    // A copy: a handler may subscribe or unsubscribe while we walk the set.
+    for (const subscription of [...subscriptions]) {
+      if (!subscription.active) continue;
+      if (!isReset && subscription.types && !subscription.types.has(message.type)) continue;
+      try {
+        subscription.handler(message, { id });
+      } catch (error) {
+        report(
+          new HeraldClientError(
+            "handler_failed",
+            `a handler of ${message.channel} threw on a "${message.type}" message: ${describeError(error)}`,
+            { cause: error },
+          ),
+        );
+      }
+    }
+  }
+
+  function reconnect(): void {
+    if (closed) {
+      throw new HeraldClientError(
+        "client_closed",
+        "this events client was closed: it cannot reconnect",
+      );
+    }
+    abandon();
+    unauthorizedInARow = 0;
+    store.update({ attempts: 0 });
+    if (wantedChannels().length > 0) open();
+    else teardown();
+  }
+
+  function close(): void {
+    if (closed) return;
+    closed = true;
+    stopLinger();
+    abandon();
+    for (const subscriptions of byChannel.values()) {
+      for (const subscription of subscriptions) subscription.active = false;
+    }
+    byChannel.clear();
+    store.update({ status: "closed" });
+  }
+
+  return {
+    subscribe,
+    connection: { getSnapshot: store.getSnapshot, subscribe: store.subscribe },
+    reconnect,
+    close,
+  };
+}
+
+function detach(source: EventSourceLike): void {
+  source.onopen = null;
+  source.onmessage = null;
+  source.onerror = null;
+  source.close();
+}
+
+function toConnectionError(failure: StreamFailure): ConnectionError {
+  return failure.status === undefined
+    ? { code: failure.code, message: failure.message }
+    : { code: failure.code, status: failure.status, message: failure.message };
+}
+
+async function readToken(
+  token: () => string | undefined | Promise<string | undefined>,
+): Promise<string | undefined> {
+  return token();
+}
+
+type ParsedEnvelope =
+  | { message: Message; problem?: undefined }
+  | { message?: undefined; problem: string };
+
+/** Only what routing needs is checked: unknown types and extra fields pass on (PROTOCOL.md section 4). */
+function readEnvelope(data: unknown): ParsedEnvelope {
+  let value: unknown;
+  try {
+    value = JSON.parse(String(data));
+  } catch (error) {
+    return { problem: `its data is not JSON (${describeError(error)})` };
+  }
+  if (
+    typeof value !== "object" ||
+    value === null ||
+    typeof (value as { type?: unknown }).type !== "string" ||
+    typeof (value as { channel?: unknown }).channel !== "string"
+  ) {
+    return { problem: 'its data is not an object with a string "type" and "channel"' };
+  }
+  return { message: value as Message };
+}
+
+function createReporter(
+  onError: ((error: HeraldClientError) => void) | undefined,
+): (error: HeraldClientError) => void {
+  return (error) => {
+    if (!onError) {
+      console.error(error);
+      return;
+    }
+    try {
+      onError(error);
+    } catch (thrown) {
+      console.error(
+        new HeraldClientError("handler_failed", `onError threw: ${describeError(thrown)}`, {
+          cause: thrown,
+        }),
+      );
+      console.error(error);
+    }
+  };
+}
+
+function resolveSettings(options: EventsClientOptions): Settings {
+  const EventSource = options.EventSource ?? defaultEventSource(options.headers !== undefined);
+  const passFetch = supportsFetchOption(EventSource);
+  if (options.headers && !passFetch) {
+    throw new HeraldClientError(
+      "invalid_options",
+      "the headers option needs an EventSource that takes a fetch option, such as the eventsource package's: the browser's own EventSource cannot send headers. Use cookies (withCredentials) or the token option instead",
+    );
+  }
+  const baseUrl = options.baseUrl ?? "";
+  if (!baseUrl && !options.EventSource && !("document" in globalThis)) {
+    throw new HeraldClientError(
+      "invalid_options",
+      'baseUrl is needed outside a web page, for example createEventsClient({ baseUrl: "http://127.0.0.1:3000" })',
+    );
+  }
+  const lingerMs = options.lingerMs ?? DEFAULT_LINGER_MS;
+  if (!(lingerMs >= 0)) {
+    throw new HeraldClientError("invalid_options", `lingerMs must be 0 or more, got ${lingerMs}`);
+  }
+  let backoff: ResolvedBackoff;
+  try {
+    backoff = resolveBackoff(options.backoff);
+  } catch (error) {
+    throw new HeraldClientError("invalid_options", describeError(error), { cause: error });
+  }
+  return {
+    baseUrl,
+    path: options.path ?? DEFAULT_PATH,
+    EventSource,
+    passFetch,
+    headers: options.headers,
+    token: options.token,
+    withCredentials: options.withCredentials ?? false,
+    onUnauthorized: options.onUnauthorized,
+    backoff,
+    lingerMs,
+    random: options.random ?? Math.random,
+    // Looked up at each call, so that a fetch stubbed or patched after creation is the one used.
+    fetch: options.fetch ?? ((input, init) => globalThis.fetch(input, init)),
+    channelKinds: options.channelKinds ?? DEFAULT_CHANNEL_KINDS,
+  };
+}
