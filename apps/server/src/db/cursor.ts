@@ -1,0 +1,30 @@
+/**
+ * The `listFiles` cursor: the position of the last file of a page in the gallery's order
+ * (createdAt, then id, both descending). Opaque to clients; base64url so it travels in a query
+ * string untouched.
+ */
+import { HeraldError } from "@herald/protocol";
+
+export interface FileCursor {
+  createdAt: Date;
+  id: string;
+}
+
+export function encodeFileCursor(cursor: FileCursor): string {
+  return Buffer.from(`${cursor.createdAt.getTime()}:${cursor.id}`, "utf8").toString("base64url");
+}
+
+/** Throws `invalid_cursor` for anything `encodeFileCursor` did not make. */
+export function decodeFileCursor(cursor: string): FileCursor {
+  const text = Buffer.from(cursor, "base64url").toString("utf8");
+  const colon = text.indexOf(":");
+  const millis = Number(text.slice(0, colon));
+  const id = text.slice(colon + 1);
+  if (colon <= 0 || !Number.isSafeInteger(millis) || id.length === 0) {
+    throw new HeraldError(
+      "invalid_cursor",
+      "The cursor is not one this server gave out; ask for the first page again without it.",
+    );
+  }
+  return { createdAt: new Date(millis), id };
+}
