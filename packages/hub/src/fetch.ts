@@ -4,7 +4,12 @@
  * hub's, so it can be mounted on a catch-all route.
  */
 import { HeraldError } from "@herald/protocol";
-import { createEventsHandler, type EventsHandlerOptions, type HubRequest } from "./http.ts";
+import {
+  confirmStream,
+  createEventsHandler,
+  type EventsHandlerOptions,
+  type HubRequest,
+} from "./http.ts";
 import type { Hub } from "./hub.ts";
 
 export type FetchEventsHandler = (request: Request) => Promise<Response>;
@@ -12,8 +17,8 @@ export type FetchEventsHandler = (request: Request) => Promise<Response>;
 export function createFetchHandler(hub: Hub, options: EventsHandlerOptions): FetchEventsHandler {
   const handle = createEventsHandler(hub, options);
   return async (request) => {
-    const answer = await handle(toHubRequest(request));
-    if (!answer) {
+    const handled = await handle(toHubRequest(request));
+    if (!handled) {
       const body = {
         error: {
           code: "not_found",
@@ -22,6 +27,7 @@ export function createFetchHandler(hub: Hub, options: EventsHandlerOptions): Fet
       };
       return Response.json(body, { status: 404 });
     }
+    const answer = confirmStream(hub, handled);
     if (answer.kind === "body") {
       return new Response(request.method === "HEAD" ? null : answer.body, {
         status: answer.status,

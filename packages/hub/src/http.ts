@@ -7,7 +7,7 @@
  *   POST {basePath}/{channel}            publish (201 {"id"})
  *   GET  /healthz, /readyz, /metrics     operations (PROTOCOL.md section 9)
  */
-import { type ErrorBody, HeraldError, printable } from "@herald/protocol";
+import { type ErrorBody, HeraldError, matchesChannelPattern, printable } from "@herald/protocol";
 import { type Authenticator, assertChannelsAllowed, type Principal } from "./auth.ts";
 import type { Hub, StreamRequest } from "./hub.ts";
 
@@ -32,6 +32,14 @@ export interface EventsHandlerOptions {
   operations?: boolean;
   /** How long `/readyz` waits for the stores before answering 503, in ms (default 2 s). */
   readyTimeoutMs?: number;
+  /**
+   * Decides whether a principal may subscribe to channels the patterns of its token do not
+   * cover (for example: the projects a user owns, looked up in a database). Throw a
+   * HeraldError `forbidden` to refuse. Default: the token's patterns alone decide.
+   */
+  authorizeSubscribe?: (principal: Principal, channels: readonly string[]) => Promise<void>;
+  /** More stores `/readyz` asks besides the event store, by name (for example a database). */
+  readinessChecks?: Record<string, () => Promise<void>>;
 }
 
 export type EventsHandler = (request: HubRequest) => Promise<HubResponse | undefined>;
@@ -108,7 +116,8 @@ export function createEventsHandler(hub: Hub, options: EventsHandlerOptions): Ev
         `from must be "start" or absent, not "${printable(from)}"`,
       );
     }
-    const lastEventId = request.header("last-event-id") ?? query.get("lastEventId") ?? undefined;
+    // An empty id is what EventSource sends before it has one: no id, not a foreign one.
+    const lastEventId = request.header("last-event-id") || query.get("lastEventId") || undefined;
     if (lastEventId !== undefined && lastEventId.length > CURSOR_MAX_LENGTH) {
       throw new HeraldError(
         "invalid_cursor",
@@ -118,7 +127,13 @@ export function createEventsHandler(hub: Hub, options: EventsHandlerOptions): Ev
     // Channels are checked before the token so a malformed request says what is malformed.
     hub.checkChannels(channels);
     const principal = await authenticate(request);
-    assertChannelsAllowed(channels, principal.channels, "subscribe to");
+    const uncovered = channels.filter(
+      (channel) => !matchesChannelPattern(channel, principal.channels),
+    );
+    if (uncovered.length > 0) {
+      if (options.authorizeSubscribe) await options.authorizeSubscribe(principal, uncovered);
+      else assertChannelsAllowed(uncovered, principal.channels, "subscribe to");
+    }
     const streamRequest: StreamRequest = {
       channels,
       lastEventId,
@@ -179,11 +194,19 @@ export function createEventsHandler(hub: Hub, options: EventsHandlerOptions): Ev
       );
     });
     try {
-      await Promise.race([hub.store.check(), timeout]);
+      const checks = Object.entries({
+        "event store": () => hub.store.check(),
+        ...options.readinessChecks,
+      });
+      for (const [name, check] of checks) {
+        try {
+          await Promise.race([check(), timeout]);
+        } catch (cause) {
+          const reason = cause instanceof Error ? cause.message : String(cause);
+          return json(503, error("unavailable", `the ${name} does not answer: ${reason}`));
+        }
+      }
       return json(200, { status: "ready" });
-    } catch (cause) {
-      const reason = cause instanceof Error ? cause.message : String(cause);
-      return json(503, error("unavailable", `the event store does not answer: ${reason}`));
     } finally {
       clearTimeout(timer);
     }
@@ -203,6 +226,21 @@ export function createEventsHandler(hub: Hub, options: EventsHandlerOptions): Ev
       return json(failure.status, failure.toBody());
     }
   };
+}
+
+/**
+ * Checks a stream answer's limits once more, synchronously, right before the adapter opens it:
+ * between the first check and now other requests may have opened streams.
+ */
+export function confirmStream(hub: Hub, answer: HubResponse): HubResponse {
+  if (answer.kind !== "stream") return answer;
+  try {
+    hub.checkStream(answer.request);
+    return answer;
+  } catch (caught) {
+    if (!(caught instanceof HeraldError)) throw caught;
+    return json(caught.status, caught.toBody());
+  }
 }
 
 /** The token from the Authorization header, the `token` query parameter or the cookie, in that order. */

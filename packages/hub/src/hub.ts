@@ -280,7 +280,17 @@ export function createHub(options: HubOptions): Hub {
       if (!check.ok) throw new HeraldError("invalid_message", check.problem);
       const ts = now();
       // The publisher's own object, not zod's copy: its fields keep their order on the wire.
-      const data = JSON.stringify({ ...(message as object), channel, ts });
+      let data: string;
+      try {
+        data = JSON.stringify({ ...(message as object), channel, ts });
+      } catch (cause) {
+        // Cycles and nesting deep enough to overflow the stack cannot go on the wire.
+        throw new HeraldError(
+          "invalid_message",
+          "the message cannot be serialised to JSON: it is cyclic or nested too deeply",
+          { cause },
+        );
+      }
       if (Buffer.byteLength(data) > limits.maxMessageBytes) {
         throw new HeraldError(
           "payload_too_large",

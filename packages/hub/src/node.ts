@@ -5,6 +5,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { HeraldError } from "@herald/protocol";
 import {
+  confirmStream,
   createEventsHandler,
   type EventsHandlerOptions,
   type HubRequest,
@@ -51,10 +52,11 @@ function requestUrl(target: string): URL {
 
 export function sendNodeResponse(
   hub: Hub,
-  answer: HubResponse,
+  unconfirmed: HubResponse,
   req: IncomingMessage,
   res: ServerResponse,
 ): void {
+  const answer = confirmStream(hub, unconfirmed);
   if (answer.kind === "body") {
     res.writeHead(answer.status, {
       ...answer.headers,

@@ -113,7 +113,9 @@ describe("resume", () => {
     const raw = await open(hub, "/api/v1/events/file.f");
     await hub.hub.publish("file.f", progress(2));
     await raw.until((s) => s.events.length === 1);
-    expect(messagesOf(raw)).toEqual([expect.objectContaining({ object: expect.objectContaining({ progress: 0.02 }) })]);
+    expect(messagesOf(raw)).toEqual([
+      expect.objectContaining({ object: expect.objectContaining({ progress: 0.02 }) }),
+    ]);
     raw.close();
   });
 });

@@ -3,11 +3,15 @@ export const ERROR_STATUS = {
   invalid_channel: 400,
   invalid_cursor: 400,
   invalid_message: 400,
+  /** A studio API request whose input is refused; the body names the field. */
+  invalid_request: 400,
   too_many_channels: 400,
   unauthorized: 401,
   forbidden: 403,
   not_found: 404,
   method_not_allowed: 405,
+  /** The studio API: the change asked for no longer applies (a task that has ended). */
+  conflict: 409,
   payload_too_large: 413,
   unsupported_media_type: 415,
   too_many_connections: 429,
@@ -19,7 +23,7 @@ export type ErrorCode = keyof typeof ERROR_STATUS;
 
 /** The JSON body of every refusal. */
 export interface ErrorBody {
-  error: { code: ErrorCode; message: string };
+  error: { code: ErrorCode; message: string; field?: string };
 }
 
 /** Herald's one error type: a machine `code` and a message a person can act on. */
@@ -28,14 +32,24 @@ export class HeraldError extends Error {
   readonly code: ErrorCode;
   readonly status: number;
 
-  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+  /** The input field at fault, where there is one. */
+  readonly field: string | undefined;
+
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown; field?: string }) {
     super(message, options);
     this.code = code;
     this.status = ERROR_STATUS[code];
+    this.field = options?.field;
   }
 
   toBody(): ErrorBody {
-    return { error: { code: this.code, message: this.message } };
+    return {
+      error: {
+        code: this.code,
+        message: this.message,
+        ...(this.field === undefined ? {} : { field: this.field }),
+      },
+    };
   }
 }
 
