@@ -1,50 +1,145 @@
 /**
- * Studio's backend. For now: the hub at /api/v1/events on the in-memory store, the operations
- * endpoints, and a short page at `/`. The generation API and the web app mount here later.
+ * Studio's backend: sessions, the generation API, the task queue and runner, storage, and the
+ * hub at /api/v1/events. `createApp` builds it all from a config; `main.ts` runs it.
  */
-import { createHub, createJwtAuth, createMemoryStore, type Hub, type JwtAuth } from "@herald/hub";
+import { join } from "node:path";
+import fastifyCookie from "@fastify/cookie";
+import { createHub, createJwtAuth, createMemoryStore, type Hub } from "@herald/hub";
 import { heraldPlugin } from "@herald/hub/fastify";
-import Fastify, { type FastifyInstance } from "fastify";
+import { type ErrorCode, HeraldError } from "@herald/protocol";
+import Fastify, { type FastifyError, type FastifyInstance } from "fastify";
+import { registerFiles } from "./api/files.ts";
+import { openApiDocument } from "./api/openapi.ts";
+import { registerApi } from "./api/routes.ts";
+import type { ServerConfig } from "./config.ts";
+import { openDatabase } from "./db/index.ts";
+import type { Database } from "./db/types.ts";
+import { createGenerationEvents } from "./events.ts";
+import { render } from "./render/index.ts";
+import { loadSecrets } from "./secrets.ts";
+import { createSessions, ownershipAuthorizer, type Sessions } from "./sessions.ts";
+import { createLocalStorage } from "./storage.ts";
+import { createInProcessQueue, type TaskQueue } from "./tasks/queue.ts";
+import { createTaskRunner } from "./tasks/runner.ts";
 
-export interface AppOptions {
+export interface AppOptions extends ServerConfig {
   logger?: boolean;
-  /** HS256 secret for event-stream tokens; default HERALD_JWT_SECRET, else random. */
-  jwtSecret?: string;
 }
 
 export interface App {
   fastify: FastifyInstance;
   hub: Hub;
-  auth: JwtAuth;
+  db: Database;
+  queue: TaskQueue;
+  sessions: Sessions;
+  /** Queues the tasks a stop left pending or running; call once the server listens. */
+  resumeUnfinished(): Promise<number>;
 }
 
-export async function createApp(options: AppOptions = {}): Promise<App> {
+const FASTIFY_CODES: Record<number, ErrorCode> = {
+  400: "invalid_request",
+  404: "not_found",
+  405: "method_not_allowed",
+  413: "payload_too_large",
+  415: "unsupported_media_type",
+};
+
+export async function createApp(config: AppOptions): Promise<App> {
   const fastify = Fastify({
-    logger: options.logger
+    logger: config.logger
       ? {
-          serializers: {
-            // Tokens may ride in the query string; they never reach a log.
-            req: (req) => ({ method: req.method, url: redactToken(req.url) }),
-          },
+          // Tokens may ride in the query string; they never reach a log.
+          serializers: { req: (req) => ({ method: req.method, url: redactToken(req.url) }) },
         }
       : false,
+    bodyLimit: 64 * 1024,
   });
-  const auth = createJwtAuth(options.jwtSecret === undefined ? {} : { secret: options.jwtSecret });
+  const db = await openDatabase({ dataDir: config.dataDir, databaseUrl: config.databaseUrl });
+  await db.migrate();
+  const secrets = await loadSecrets(config.dataDir);
+  const eventsAuth = createJwtAuth({ secret: config.jwtSecret ?? secrets.events });
   const hub = createHub({
     store: createMemoryStore(),
     onError: (error) => fastify.log.error({ err: error }, error.message),
   });
-  await fastify.register(heraldPlugin, { hub, auth });
+  const sessions = createSessions({
+    secret: secrets.session,
+    eventsAuth,
+    db,
+    secureCookies: false,
+  });
+  const storage = await createLocalStorage(join(config.dataDir, "files"));
+  const events = createGenerationEvents(hub);
+  const queue = createInProcessQueue({
+    concurrency: config.workers,
+    handler: createTaskRunner({ db, storage, events, render, renderPace: config.renderPace }),
+    onError: (taskId, error) =>
+      fastify.log.error({ err: error, taskId }, "a task failed outside its render"),
+  });
 
+  await fastify.register(fastifyCookie);
+  // The API speaks JSON only: a text body is refused with 415, not read as a string.
+  fastify.removeContentTypeParser("text/plain");
+  fastify.setErrorHandler((error: FastifyError | HeraldError, request, reply) => {
+    if (error instanceof HeraldError) return reply.code(error.status).send(error.toBody());
+    const status = error.statusCode ?? 500;
+    const code = FASTIFY_CODES[status];
+    if (status < 500 && code)
+      return reply.code(status).send(new HeraldError(code, error.message).toBody());
+    request.log.error({ err: error }, "request failed");
+    return reply
+      .code(500)
+      .send(
+        new HeraldError("internal", "the server failed to answer; it has been logged").toBody(),
+      );
+  });
+  fastify.setNotFoundHandler((request, reply) => {
+    reply
+      .code(404)
+      .send(
+        new HeraldError(
+          "not_found",
+          `nothing is served at ${request.method} ${request.url.split("?")[0]}`,
+        ).toBody(),
+      );
+  });
+  await fastify.register(heraldPlugin, {
+    hub,
+    auth: sessions.authenticator,
+    authorizeSubscribe: ownershipAuthorizer(db),
+    readinessChecks: { database: () => db.check() },
+  });
+  await registerApi(fastify, { db, storage, events, queue, sessions });
+  await registerFiles(fastify, storage);
+  const openApi = openApiDocument();
+  fastify.get("/api/v1/openapi.json", async () => openApi);
   fastify.get("/", async (_request, reply) => {
     reply.type("text/html; charset=utf-8");
     return INDEX_PAGE;
   });
-  fastify.addHook("onClose", async () => {
+
+  // Streams never end by themselves: end them before the server waits for its connections.
+  fastify.addHook("preClose", async () => {
+    await queue.close();
     await hub.close();
-    await hub.store.close();
   });
-  return { fastify, hub, auth };
+  fastify.addHook("onClose", async () => {
+    await hub.store.close();
+    await db.close();
+  });
+
+  return {
+    fastify,
+    hub,
+    db,
+    queue,
+    sessions,
+    async resumeUnfinished() {
+      const tasks = await db.listUnfinishedTasks();
+      for (const task of tasks) await queue.enqueue(task.id);
+      return tasks.length;
+    },
+  };
 }
 
 export function redactToken(url: string): string {
@@ -52,16 +147,15 @@ export function redactToken(url: string): string {
 }
 
 const INDEX_PAGE = `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Herald</title>
+<html lang="en"><head><meta charset="utf-8"><title>Herald Studio</title>
 <meta name="viewport" content="width=device-width, initial-scale=1"></head>
 <body style="font: 16px/1.5 system-ui, sans-serif; max-width: 40rem; margin: 3rem auto; padding: 0 1rem">
-<h1>Herald</h1>
-<p>This server runs the Herald event hub over Server-Sent Events.</p>
+<h1>Herald Studio</h1>
+<p>This server runs the Herald event hub and the generation API.</p>
 <ul>
-<li><code>GET /api/v1/events/{channel}</code> and <code>GET /api/v1/events?channel=…</code>: event streams</li>
-<li><code>POST /api/v1/events/{channel}</code>: publish (needs a token with a <code>publish</code> claim)</li>
+<li><a href="/api/v1/openapi.json">/api/v1/openapi.json</a>: the generation API</li>
+<li><code>GET /api/v1/events/{channel}</code>: event streams (Server-Sent Events)</li>
 <li><a href="/healthz">/healthz</a>, <a href="/readyz">/readyz</a>, <a href="/metrics">/metrics</a></li>
 </ul>
-<p>Herald Studio, the image and video generators, will be served here.</p>
 </body></html>
 `;

@@ -1,10 +1,12 @@
 import { createApp } from "./app.ts";
+import { readConfig } from "./config.ts";
 
-const port = Number(process.env.PORT ?? 3000);
-const host = process.env.HOST ?? "127.0.0.1";
-
-const app = await createApp({ logger: true });
-await app.fastify.listen({ port, host });
+const config = readConfig();
+const app = await createApp({ ...config, logger: true });
+await app.fastify.listen({ port: config.port, host: config.host });
+const resumed = await app.resumeUnfinished();
+if (resumed > 0)
+  app.fastify.log.info({ tasks: resumed }, "took up tasks a previous stop left unfinished");
 
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
   process.once(signal, () => {

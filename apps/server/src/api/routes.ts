@@ -1,0 +1,283 @@
+/** The generation API of GENERATION_API.md, on Fastify. */
+import { randomInt, randomUUID } from "node:crypto";
+import { HeraldError } from "@herald/protocol";
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { z } from "zod";
+import type { Database, FileRecord, MediaKind, TaskRecord } from "../db/types.ts";
+import { channelsOf, type GenerationEvents } from "../events.ts";
+import { STYLES } from "../render/index.ts";
+import { type Sessions, userChannel } from "../sessions.ts";
+import type { FileStorage } from "../storage.ts";
+import type { TaskQueue } from "../tasks/queue.ts";
+import {
+  fileListQuerySchema,
+  IMAGE_RESOLUTIONS,
+  imageGenerationSchema,
+  MAX_SEED,
+  VIDEO_LIMITS,
+  VIDEO_RESOLUTIONS,
+  videoGenerationSchema,
+} from "./schemas.ts";
+
+export interface ApiDependencies {
+  db: Database;
+  storage: FileStorage;
+  events: GenerationEvents;
+  queue: TaskQueue;
+  sessions: Sessions;
+}
+
+export async function registerApi(app: FastifyInstance, deps: ApiDependencies): Promise<void> {
+  const { db, events, queue, sessions, storage } = deps;
+  const user = (request: FastifyRequest, reply: FastifyReply) => sessions.userOf(request, reply);
+
+  app.get("/api/v1/session", async (request, reply) => {
+    const userId = await user(request, reply);
+    await sessions.setEventsCookie(reply, userId);
+    return { userId, channels: [userChannel(userId)], token: await sessions.sessionToken(userId) };
+  });
+
+  app.get("/api/v1/config/generation", async () => generationConfig());
+
+  app.post("/api/v1/generation/image", async (request, reply) => {
+    const input = parseInput(imageGenerationSchema, request.body);
+    const userId = await user(request, reply);
+    const [width, height] = dimensions(input.resolution);
+    return startGeneration(reply, userId, "image", input.prompt, input.projectId, {
+      style: input.style,
+      width,
+      height,
+      seed: input.seed ?? randomInt(MAX_SEED),
+    });
+  });
+
+  app.post("/api/v1/generation/video", async (request, reply) => {
+    const input = parseInput(videoGenerationSchema, request.body);
+    const userId = await user(request, reply);
+    if (input.imageFileId !== undefined) {
+      const image = await db.getFile(input.imageFileId);
+      if (
+        !image ||
+        image.userId !== userId ||
+        image.type !== "image" ||
+        image.status !== "completed"
+      ) {
+        throw new HeraldError(
+          "invalid_request",
+          "imageFileId: must be a completed image of yours",
+          {
+            field: "imageFileId",
+          },
+        );
+      }
+    }
+    const [width, height] = dimensions(input.resolution);
+    return startGeneration(reply, userId, "video", input.prompt, input.projectId, {
+      style: input.style,
+      width,
+      height,
+      seed: input.seed ?? randomInt(MAX_SEED),
+      durationS: input.durationS,
+      frameRate: input.frameRate,
+      imageFileId: input.imageFileId,
+    });
+  });
+
+  async function startGeneration(
+    reply: FastifyReply,
+    userId: string,
+    kind: MediaKind,
+    prompt: string,
+    projectId: string | undefined,
+    settings: FileRecord["settings"],
+  ) {
+    if (projectId !== undefined) {
+      const project = await db.getProject(projectId);
+      if (!project || project.userId !== userId) {
+        throw new HeraldError(
+          "invalid_request",
+          "projectId: must be a project of yours; leave it out to start a new one",
+          {
+            field: "projectId",
+          },
+        );
+      }
+    }
+    const { task } = await db.createGeneration({
+      userId,
+      projectId: projectId ?? randomUUID(),
+      createProject: projectId === undefined,
+      file: { id: randomUUID(), type: kind, prompt, settings },
+      taskId: randomUUID(),
+    });
+    // Stored first (above), then told, then run.
+    await events.task(task);
+    await queue.enqueue(task.id);
+    reply.code(202);
+    return {
+      projectId: task.projectId,
+      fileId: task.fileId,
+      taskId: task.id,
+      channels: channelsOf(task),
+    };
+  }
+
+  app.get<{ Params: { id: string } }>("/api/v1/file/:id", async (request, reply) => {
+    const userId = await user(request, reply);
+    return fileView(await ownedFile(request.params.id, userId));
+  });
+
+  app.delete<{ Params: { id: string } }>("/api/v1/file/:id", async (request, reply) => {
+    const userId = await user(request, reply);
+    const file = await ownedFile(request.params.id, userId);
+    const cancelled = await db.transition({
+      taskId: file.taskId,
+      from: ["pending", "in_progress"],
+      to: "cancelled",
+    });
+    if (cancelled) {
+      await queue.cancel(file.taskId);
+      await events.file(cancelled.file);
+      await events.task(cancelled.task);
+    }
+    await db.deleteFile(file.id);
+    if (file.storageKey) await storage.delete(file.storageKey);
+    reply.code(204);
+  });
+
+  app.get<{ Params: { id: string } }>("/api/v1/project/:id", async (request, reply) => {
+    const userId = await user(request, reply);
+    const project = await db.getProject(request.params.id);
+    if (!project || project.userId !== userId) throw notFound("project");
+    const [files, tasks] = await Promise.all([
+      db.listProjectFiles(project.id),
+      db.listProjectTasks(project.id),
+    ]);
+    return {
+      id: project.id,
+      createdAt: project.createdAt.toISOString(),
+      files: files.map(fileView),
+      tasks: tasks.map(taskView),
+    };
+  });
+
+  app.get("/api/v1/files", async (request, reply) => {
+    const query = parseInput(fileListQuerySchema, request.query);
+    const userId = await user(request, reply);
+    const page = await db.listFiles(userId, query);
+    return {
+      items: page.items.map(fileView),
+      ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}),
+    };
+  });
+
+  app.post<{ Params: { id: string } }>("/api/v1/task/:id/cancel", async (request, reply) => {
+    const userId = await user(request, reply);
+    const task = await db.getTask(request.params.id);
+    if (!task || task.userId !== userId) throw notFound("task");
+    const cancelled = await db.transition({
+      taskId: task.id,
+      from: ["pending", "in_progress"],
+      to: "cancelled",
+    });
+    if (!cancelled) {
+      const now = await db.getTask(task.id);
+      throw new HeraldError(
+        "conflict",
+        `the task has already ended (${now?.status ?? task.status}); there is nothing to cancel`,
+      );
+    }
+    await queue.cancel(task.id);
+    await events.file(cancelled.file);
+    await events.task(cancelled.task);
+    return taskView(cancelled.task);
+  });
+
+  async function ownedFile(id: string, userId: string): Promise<FileRecord> {
+    const file = await db.getFile(id);
+    if (!file || file.userId !== userId) throw notFound("file");
+    return file;
+  }
+}
+
+export function generationConfig() {
+  return {
+    styles: STYLES.map(({ name, label }) => ({ name, label })),
+    image: { resolutions: [...IMAGE_RESOLUTIONS], defaultResolution: "1024x1024" },
+    video: {
+      resolutions: [...VIDEO_RESOLUTIONS],
+      defaultResolution: "1280x720",
+      durationS: { ...VIDEO_LIMITS.durationS },
+      frameRate: { ...VIDEO_LIMITS.frameRate },
+    },
+    prompt: { maxLength: 2000 },
+    seed: { min: 0, max: MAX_SEED },
+  };
+}
+
+export function fileView(file: FileRecord) {
+  const { settings } = file;
+  return {
+    id: file.id,
+    type: file.type,
+    status: file.status,
+    progress: file.progress,
+    ...(file.url === undefined ? {} : { url: file.url, contentType: file.contentType }),
+    width: settings.width,
+    height: settings.height,
+    ...(file.durationMs === undefined ? {} : { durationMs: file.durationMs }),
+    prompt: file.prompt,
+    settings: {
+      ...(settings.style === undefined ? {} : { style: settings.style }),
+      resolution: `${settings.width}x${settings.height}`,
+      seed: settings.seed,
+      ...(settings.durationS === undefined ? {} : { durationS: settings.durationS }),
+      ...(settings.frameRate === undefined ? {} : { frameRate: settings.frameRate }),
+      ...(settings.imageFileId === undefined ? {} : { imageFileId: settings.imageFileId }),
+    },
+    projectId: file.projectId,
+    taskId: file.taskId,
+    createdAt: file.createdAt.toISOString(),
+    updatedAt: file.updatedAt.toISOString(),
+    ...(file.error === undefined ? {} : { error: file.error }),
+  };
+}
+
+export function taskView(task: TaskRecord) {
+  return {
+    id: task.id,
+    kind: task.kind,
+    status: task.status,
+    projectId: task.projectId,
+    fileId: task.fileId,
+    ...(task.error === undefined ? {} : { error: task.error }),
+    createdAt: task.createdAt.toISOString(),
+    updatedAt: task.updatedAt.toISOString(),
+  };
+}
+
+/** Validates input, refusing with the first field at fault named. */
+export function parseInput<S extends z.ZodType>(schema: S, value: unknown): z.output<S> {
+  const result = schema.safeParse(value ?? {});
+  if (result.success) return result.data;
+  const issue = result.error.issues[0];
+  const field = issue?.path.join(".") || undefined;
+  const message = issue
+    ? issue.code === "unrecognized_keys"
+      ? `unknown field${issue.keys.length > 1 ? "s" : ""}: ${issue.keys.join(", ")}`
+      : `${field ?? "body"}: ${issue.message}`
+    : "the request body is not valid";
+  const unknownField = issue?.code === "unrecognized_keys" ? issue.keys[0] : undefined;
+  throw new HeraldError("invalid_request", message, {
+    ...((field ?? unknownField) ? { field: field ?? unknownField } : {}),
+  });
+}
+
+function dimensions(resolution: string): [number, number] {
+  const [width, height] = resolution.split("x").map(Number);
+  return [width as number, height as number];
+}
+
+function notFound(what: string): HeraldError {
+  return new HeraldError("not_found", `no ${what} with that id is yours`);
+}
