@@ -20,7 +20,8 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
   return {
     port: integer(env.PORT, 3000, "PORT"),
     host: env.HOST ?? "127.0.0.1",
-    dataDir: resolve(env.DATA_DIR ?? "data"),
+    // Relative to where `npm start` was typed (npm runs the script inside apps/server).
+    dataDir: resolve(env.INIT_CWD ?? process.cwd(), env.DATA_DIR ?? "data"),
     databaseUrl: env.DATABASE_URL || undefined,
     jwtSecret: env.HERALD_JWT_SECRET || undefined,
     workers: integer(env.WORKERS, 2, "WORKERS"),

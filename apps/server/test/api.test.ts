@@ -36,7 +36,6 @@ describe("bad input", () => {
     [image, { prompt: "ok", seed: 2 ** 31 }, "seed"],
     [image, { prompt: "ok", seed: 1.5 }, "seed"],
     [image, { prompt: "ok", seed: "7" }, "seed"],
-    [image, { prompt: "ok", projectId: "someone-elses" }, "projectId"],
     [image, { prompt: "ok", colour: "red" }, "colour"],
     [video, { prompt: "ok", durationS: 0 }, "durationS"],
     [video, { prompt: "ok", durationS: 11 }, "durationS"],
@@ -44,7 +43,6 @@ describe("bad input", () => {
     [video, { prompt: "ok", frameRate: 31 }, "frameRate"],
     [video, { prompt: "ok", frameRate: 24.5 }, "frameRate"],
     [video, { prompt: "ok", resolution: "1024x1024" }, "resolution"],
-    [video, { prompt: "ok", imageFileId: "not-a-file" }, "imageFileId"],
   ])("%s with %j answers 400 naming %s, and creates nothing", async (path, body, field) => {
     const user = await newUser(studio.url);
     const answer = await user.post<{ error: { code: string; message: string; field?: string } }>(
@@ -57,6 +55,30 @@ describe("bad input", () => {
     expect(answer.body.error.message).toContain(field);
     const files = await user.get<{ items: unknown[] }>("/api/v1/files");
     expect(files.body.items).toEqual([]);
+  });
+
+  it.each([
+    [image, { prompt: "ok", projectId: "someone-elses" }, "projectId"],
+    [video, { prompt: "ok", imageFileId: "not-a-file" }, "imageFileId"],
+  ])(
+    "%s with %j answers 404 naming %s: no such id of the caller's, and creates nothing",
+    async (path, body, field) => {
+      const user = await newUser(studio.url);
+      const answer = await user.post<{ error: { code: string; field?: string } }>(path, body);
+      expect(answer.status).toBe(404);
+      expect(answer.body.error).toMatchObject({ code: "not_found", field });
+      expect((await user.get<{ items: unknown[] }>("/api/v1/files")).body.items).toEqual([]);
+    },
+  );
+
+  it("names the range in range refusals, not the type", async () => {
+    const user = await newUser(studio.url);
+    const answer = await user.post<{ error: { message: string } }>(video, {
+      prompt: "ok",
+      frameRate: 60,
+    });
+    expect(answer.body.error.message).not.toContain("must be a number");
+    expect(answer.body.error.message).toMatch(/frameRate: .*30/);
   });
 
   it("answers malformed JSON with 400 and a body that is not JSON with 415", async () => {
@@ -147,7 +169,7 @@ describe("ownership", () => {
       prompt: "x",
       projectId: made.projectId,
     });
-    expect(usingProject.status).toBe(400);
+    expect(usingProject.status).toBe(404);
     for (const channel of Object.values(made.channels)) {
       const stream = await openRawStream(`${studio.url}/api/v1/events/${channel}`, {
         authorization: `Bearer ${bob.token}`,

@@ -56,19 +56,15 @@ export async function registerApi(app: FastifyInstance, deps: ApiDependencies): 
     const userId = await user(request, reply);
     if (input.imageFileId !== undefined) {
       const image = await db.getFile(input.imageFileId);
-      if (
-        !image ||
-        image.userId !== userId ||
-        image.type !== "image" ||
-        image.status !== "completed"
-      ) {
-        throw new HeraldError(
-          "invalid_request",
-          "imageFileId: must be a completed image of yours",
-          {
-            field: "imageFileId",
-          },
-        );
+      if (!image || image.userId !== userId) {
+        throw new HeraldError("not_found", "imageFileId: no image with that id is yours", {
+          field: "imageFileId",
+        });
+      }
+      if (image.type !== "image" || image.status !== "completed") {
+        throw new HeraldError("invalid_request", "imageFileId: must be a completed image", {
+          field: "imageFileId",
+        });
       }
     }
     const [width, height] = dimensions(input.resolution);
@@ -95,8 +91,8 @@ export async function registerApi(app: FastifyInstance, deps: ApiDependencies): 
       const project = await db.getProject(projectId);
       if (!project || project.userId !== userId) {
         throw new HeraldError(
-          "invalid_request",
-          "projectId: must be a project of yours; leave it out to start a new one",
+          "not_found",
+          "projectId: no project with that id is yours; leave it out to start a new one",
           {
             field: "projectId",
           },

@@ -28,6 +28,10 @@ export const VIDEO_LIMITS = {
 export const MAX_SEED = 2 ** 31 - 1;
 const STYLE_NAMES = STYLES.map((style) => style.name) as [string, ...string[]];
 
+/** "must be a number" for a value of the wrong type only; range checks keep their own words. */
+const numberError = (issue: { code: string }) =>
+  issue.code === "invalid_type" ? "must be a number" : undefined;
+
 const id = z
   .string()
   .min(1)
@@ -41,7 +45,7 @@ const common = {
   prompt,
   style: z.enum(STYLE_NAMES, { error: `must be one of: ${STYLE_NAMES.join(", ")}` }).optional(),
   seed: z
-    .number({ error: "must be a number" })
+    .number({ error: numberError })
     .int("must be a whole number")
     .min(0)
     .max(MAX_SEED)
@@ -62,12 +66,12 @@ export const videoGenerationSchema = z.strictObject({
     .enum(VIDEO_RESOLUTIONS, { error: `must be one of: ${VIDEO_RESOLUTIONS.join(", ")}` })
     .default("1280x720"),
   durationS: z
-    .number({ error: "must be a number" })
+    .number({ error: numberError })
     .min(VIDEO_LIMITS.durationS.min)
     .max(VIDEO_LIMITS.durationS.max)
     .default(VIDEO_LIMITS.durationS.default),
   frameRate: z
-    .number({ error: "must be a number" })
+    .number({ error: numberError })
     .int("must be a whole number")
     .min(VIDEO_LIMITS.frameRate.min)
     .max(VIDEO_LIMITS.frameRate.max)

@@ -116,7 +116,8 @@ function progressReporter(
 
   return {
     report(update: NonNullable<typeof latest>) {
-      if (update.progress < highest) return;
+      // A render taken up again restarts below what was shown before the stop; it is still
+      // reported (at the stored height) so watchers hear from it at least once a second.
       latest = update;
       if (Date.now() - lastSentAt >= PROGRESS_INTERVAL_MS || update.progress >= 1) send();
     },
