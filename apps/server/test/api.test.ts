@@ -149,6 +149,58 @@ describe("cancel", () => {
   });
 });
 
+describe("failure", () => {
+  it("ends a render that cannot run with task(error) carrying the reason, stored before it is told", async () => {
+    const user = await newUser(studio.url);
+    const image = (
+      await user.post<Accepted>("/api/v1/generation/image", {
+        prompt: "start frame",
+        resolution: "512x512",
+      })
+    ).body;
+    await (await follow(studio.url, image.channels.file, user.token)).untilEnded();
+    // One worker: the video waits behind a long render while its start image is deleted.
+    const blocker = (
+      await user.post<Accepted>("/api/v1/generation/image", {
+        prompt: "a long one",
+        resolution: "1024x1024",
+      })
+    ).body;
+    const video = (
+      await user.post<Accepted>("/api/v1/generation/video", {
+        prompt: "from the start frame",
+        resolution: "426x240",
+        durationS: 1,
+        frameRate: 8,
+        imageFileId: image.fileId,
+      })
+    ).body;
+    const events = await follow(studio.url, video.channels.project, user.token);
+    expect((await user.delete(`/api/v1/file/${image.fileId}`)).status).toBe(204);
+    const messages = await events.untilEnded();
+    const ofVideo = messages.filter(
+      (m) =>
+        m.object?.fileId === video.fileId ||
+        m.object?.id === video.fileId ||
+        m.object?.taskId === video.taskId,
+    );
+    expect(shape(ofVideo)).toEqual([
+      "task:pending",
+      "task:in_progress",
+      "file:error",
+      "task:error",
+    ]);
+    const failed = ofVideo.at(-1);
+    expect(failed?.object?.error).toMatch(/start image/);
+    expect(failed?.error).toBe(failed?.object?.error);
+    expect((await user.get(`/api/v1/file/${video.fileId}`)).body).toMatchObject({
+      status: "error",
+      error: failed?.object?.error,
+    });
+    await user.post(`/api/v1/task/${blocker.taskId}/cancel`);
+  });
+});
+
 describe("ownership", () => {
   it("keeps two users apart: another user's ids answer 404 and their channels 403", async () => {
     const alice = await newUser(studio.url);
