@@ -2,7 +2,7 @@
 import { describe, expect, it } from "vitest";
 import type { FileStorage } from "../../src/storage.ts";
 
-async function readAll(stream: AsyncIterable<unknown>): Promise<Buffer> {
+async function readAll(stream: Iterable<unknown> | AsyncIterable<unknown>): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const chunk of stream) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks);
