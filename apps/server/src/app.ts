@@ -4,7 +4,14 @@
  */
 import { join } from "node:path";
 import fastifyCookie from "@fastify/cookie";
-import { createHub, createJwtAuth, createMemoryStore, type Hub } from "@herald/hub";
+import {
+  createHub,
+  createJwtAuth,
+  createMemoryStore,
+  createRedisStore,
+  type EventStore,
+  type Hub,
+} from "@herald/hub";
 import { heraldPlugin } from "@herald/hub/fastify";
 import { type ErrorCode, HeraldError } from "@herald/protocol";
 import Fastify, { type FastifyError, type FastifyInstance } from "fastify";
@@ -19,6 +26,7 @@ import { render } from "./render/index.ts";
 import { loadSecrets } from "./secrets.ts";
 import { createSessions, ownershipAuthorizer, type Sessions } from "./sessions.ts";
 import { createLocalStorage } from "./storage.ts";
+import { createBullMqQueue } from "./tasks/bullmq-queue.ts";
 import { createInProcessQueue, type TaskQueue } from "./tasks/queue.ts";
 import { createTaskRunner } from "./tasks/runner.ts";
 
@@ -58,8 +66,15 @@ export async function createApp(config: AppOptions): Promise<App> {
   await db.migrate();
   const secrets = await loadSecrets(config.dataDir);
   const eventsAuth = createJwtAuth({ secret: config.jwtSecret ?? secrets.events });
+  const store: EventStore = config.redisUrl
+    ? await createRedisStore({
+        url: config.redisUrl,
+        keyPrefix: config.redisPrefix,
+        onError: (error) => fastify.log.error({ err: error }, error.message),
+      })
+    : createMemoryStore();
   const hub = createHub({
-    store: createMemoryStore(),
+    store,
     onError: (error) => fastify.log.error({ err: error }, error.message),
   });
   const sessions = createSessions({
@@ -70,12 +85,19 @@ export async function createApp(config: AppOptions): Promise<App> {
   });
   const storage = await createLocalStorage(join(config.dataDir, "files"));
   const events = createGenerationEvents(hub);
-  const queue = createInProcessQueue({
+  const queueOptions = {
     concurrency: config.workers,
     handler: createTaskRunner({ db, storage, events, render, renderPace: config.renderPace }),
-    onError: (taskId, error) =>
+    onError: (taskId: string, error: unknown) =>
       fastify.log.error({ err: error, taskId }, "a task failed outside its render"),
-  });
+  };
+  const queue = config.redisUrl
+    ? await createBullMqQueue({
+        ...queueOptions,
+        redisUrl: config.redisUrl,
+        prefix: `${config.redisPrefix}tasks`,
+      })
+    : createInProcessQueue(queueOptions);
 
   await fastify.register(fastifyCookie);
   // The API speaks JSON only: a text body is refused with 415, not read as a string.

@@ -8,6 +8,10 @@ export interface ServerConfig {
   dataDir: string;
   /** PostgreSQL instead of the embedded database. */
   databaseUrl?: string | undefined;
+  /** Redis for the events and the task queue, so several servers act as one. */
+  redisUrl?: string | undefined;
+  /** Put before every Redis key, so deployments (and tests) can share one Redis. */
+  redisPrefix: string;
   /** HS256 secret for event-stream tokens; made and kept under dataDir where unset. */
   jwtSecret?: string | undefined;
   /** Renders at once (tasks running at the same time) per server. */
@@ -23,6 +27,8 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     // Relative to where `npm start` was typed (npm runs the script inside apps/server).
     dataDir: resolve(env.INIT_CWD ?? process.cwd(), env.DATA_DIR ?? "data"),
     databaseUrl: env.DATABASE_URL || undefined,
+    redisUrl: env.REDIS_URL || undefined,
+    redisPrefix: env.REDIS_PREFIX || "herald:",
     jwtSecret: env.HERALD_JWT_SECRET || undefined,
     workers: integer(env.WORKERS, 2, "WORKERS"),
     renderPace: number(env.RENDER_PACE, 1, "RENDER_PACE"),

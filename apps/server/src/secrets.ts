@@ -3,7 +3,7 @@
  * keeps event-stream tokens valid. Several servers sharing DATA_DIR share them too.
  */
 import { randomBytes } from "node:crypto";
-import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
+import { link, mkdir, readFile, unlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 
 export interface Secrets {
@@ -22,12 +22,20 @@ export async function loadSecrets(dataDir: string): Promise<Secrets> {
     events: randomBytes(32).toString("hex"),
   };
   await mkdir(dataDir, { recursive: true });
-  // Written aside and renamed, so a server starting at the same moment never reads half a file;
-  // if two raced, the one renamed last wins and both read it back.
-  const temporary = `${path}.${process.pid}.tmp`;
+  // Written aside, then linked into place: link() fails if the file exists, so when several
+  // servers start at once on one DATA_DIR exactly one secret wins and every server reads it.
+  const temporary = `${path}.${process.pid}.${Date.now()}.tmp`;
   await writeFile(temporary, JSON.stringify(made), { mode: 0o600 });
-  await rename(temporary, path);
-  return (await readSecrets(path)) ?? made;
+  try {
+    await link(temporary, path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+  } finally {
+    await unlink(temporary);
+  }
+  const kept = await readSecrets(path);
+  if (!kept) throw new Error(`${path} vanished while the server was starting`);
+  return kept;
 }
 
 async function readSecrets(path: string): Promise<Secrets | undefined> {

@@ -21,6 +21,7 @@ export async function startStudio(
     host: "127.0.0.1",
     dataDir,
     databaseUrl: undefined,
+    redisPrefix: "herald:",
     jwtSecret: undefined,
     workers: options.workers ?? 2,
     renderPace: options.renderPace ?? 0,

@@ -1,0 +1,121 @@
+/**
+ * The distributed task queue: BullMQ on the same Redis as the events. Chosen over pg-boss
+ * because Herald already needs Redis to scale out and BullMQ's locks give what a 202 promises:
+ * a task accepted by any server runs on one worker at a time, and when the server running it
+ * dies its lock lapses and another server takes it up (within LOCK_MS + STALLED_CHECK_MS).
+ * Cancels reach whichever server runs the task over a Redis pub/sub channel.
+ */
+import { Queue, Worker } from "bullmq";
+import { Redis } from "ioredis";
+import type { TaskHandler, TaskQueue } from "./queue.ts";
+
+const QUEUE_NAME = "herald-tasks";
+/** A worker that stops renewing its lock for this long is taken for dead. */
+const LOCK_MS = 10_000;
+const STALLED_CHECK_MS = 5_000;
+
+/** Thrown by the processor when this server stops mid-task, so BullMQ hands the job on. */
+class HandedOver extends Error {
+  override readonly name = "HandedOver";
+}
+
+export async function createBullMqQueue(options: {
+  redisUrl: string;
+  concurrency: number;
+  handler: TaskHandler;
+  onError: (taskId: string, error: unknown) => void;
+  /** Key prefix, so tests and deployments can share a Redis. */
+  prefix?: string;
+}): Promise<TaskQueue> {
+  const prefix = options.prefix ?? "herald-bull";
+  // BullMQ's blocking commands need connections that never give up on a request.
+  const connect = () => new Redis(options.redisUrl, { maxRetriesPerRequest: null });
+  const queueConnection = connect();
+  const workerConnection = connect();
+  const cancelPublisher = connect();
+  const cancelSubscriber = connect();
+  const cancelChannel = `${prefix}:cancel`;
+  const running = new Map<string, { controller: AbortController; done: Promise<void> }>();
+  let stopping = false;
+
+  const queue = new Queue(QUEUE_NAME, { connection: queueConnection, prefix });
+  const worker = new Worker(
+    QUEUE_NAME,
+    async (job) => {
+      const taskId = String((job.data as { taskId: string }).taskId);
+      const controller = new AbortController();
+      const done = options.handler(taskId, controller.signal);
+      running.set(taskId, {
+        controller,
+        done: done.then(
+          () => undefined,
+          () => undefined,
+        ),
+      });
+      try {
+        await done;
+      } finally {
+        running.delete(taskId);
+      }
+      if (stopping && controller.signal.aborted && controller.signal.reason === "stopping") {
+        throw new HandedOver(`task ${taskId} is handed to another server: this one is stopping`);
+      }
+    },
+    {
+      connection: workerConnection,
+      prefix,
+      concurrency: Math.max(1, options.concurrency),
+      lockDuration: LOCK_MS,
+      stalledInterval: STALLED_CHECK_MS,
+      // A crash mid-render is what stalls a job here; each one deserves another try.
+      maxStalledCount: 100,
+    },
+  );
+  worker.on("failed", (job, error) => {
+    if (!(error instanceof HandedOver) && job) options.onError(String(job.id), error);
+  });
+  worker.on("error", (error) => options.onError("(worker)", error));
+
+  await cancelSubscriber.subscribe(cancelChannel);
+  cancelSubscriber.on("message", (_channel: string, taskId: string) => {
+    running.get(taskId)?.controller.abort("cancelled");
+  });
+
+  return {
+    async enqueue(taskId) {
+      // The job id is the task id: a task queued twice (a restart, two servers) is one job.
+      await queue.add(
+        "render",
+        { taskId },
+        {
+          jobId: taskId,
+          attempts: 100,
+          backoff: { type: "fixed", delay: 0 },
+          removeOnComplete: true,
+          removeOnFail: true,
+        },
+      );
+    },
+    async cancel(taskId) {
+      const job = await queue.getJob(taskId);
+      if (job && (await job.isWaiting()))
+        await job.remove().catch((error: unknown) => options.onError(taskId, error));
+      await cancelPublisher.publish(cancelChannel, taskId);
+      // Where it runs here, wait for it to stop so the caller's events come after its last.
+      const local = running.get(taskId);
+      if (local) {
+        local.controller.abort("cancelled");
+        await local.done;
+      }
+    },
+    async close() {
+      stopping = true;
+      for (const { controller } of running.values()) controller.abort("stopping");
+      await worker.close();
+      await queue.close();
+      await Promise.all(
+        [queueConnection, workerConnection, cancelPublisher, cancelSubscriber].map((c) => c.quit()),
+      );
+    },
+  };
+}

@@ -1,0 +1,18 @@
+/**
+ * The one error type of `@herald/react`. Transport errors stay the client's
+ * (`HeraldClientError`): this package only reports what a page did wrong with the bindings.
+ */
+
+export type ReactErrorCode =
+  /** A hook that needs the events client ran outside `<HeraldProvider>`. */
+  "no_provider";
+
+export class HeraldReactError extends Error {
+  override readonly name = "HeraldReactError";
+  readonly code: ReactErrorCode;
+
+  constructor(code: ReactErrorCode, message: string) {
+    super(message);
+    this.code = code;
+  }
+}
