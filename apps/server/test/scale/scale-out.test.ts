@@ -199,6 +199,51 @@ describe("two servers on Redis and PostgreSQL", () => {
   }, 120_000);
 });
 
+describe("cancel across servers", () => {
+  it("stops a render running on one server when the cancel arrives at another", async () => {
+    const slowEnv = { ...env, RENDER_PACE: "1" };
+    const runner = await startServerProcess(slowEnv);
+    const user = await newUser(runner.url);
+    const accepted = await user.post<{
+      fileId: string;
+      taskId: string;
+      channels: { file: string };
+    }>("/api/v1/generation/image", {
+      prompt: "a long exposure of the sea",
+      resolution: "1024x1024",
+    });
+    const watching = await follow(runner.url, accepted.body.channels.file, user.token);
+    await watching.until(
+      (all) => all.some((m) => m.type === "render_progress"),
+      "the render under way",
+    );
+    // The other server starts only now, so the task is surely running on the first.
+    const other = await startServerProcess(slowEnv);
+    const cancelled = await fetch(`${other.url}/api/v1/task/${accepted.body.taskId}/cancel`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${user.token}` },
+    });
+    expect(cancelled.status).toBe(200);
+    const messages = await watching.untilEnded();
+    expect(messages.at(-1)).toMatchObject({ type: "task", object: { status: "cancelled" } });
+    // A later task runs to its end meanwhile; the cancelled one never produced a result or a file.
+    const next = await user.post<{ channels: { file: string } }>("/api/v1/generation/image", {
+      prompt: "next",
+      resolution: "512x512",
+    });
+    await (await follow(runner.url, next.body.channels.file, user.token)).untilEnded();
+    expect(watching.messages().some((m) => m.type === "render_result")).toBe(false);
+    const file = await fetch(`${runner.url}/api/v1/file/${accepted.body.fileId}`, {
+      headers: { authorization: `Bearer ${user.token}` },
+    });
+    expect(await file.json()).toMatchObject({ status: "cancelled" });
+    expect(
+      (await readdir(join(dataDir, "files"))).filter((f) => f.startsWith(accepted.body.fileId)),
+    ).toEqual([]);
+    await Promise.all([runner.kill(), other.kill()]);
+  }, 60_000);
+});
+
 describe("behind nginx", () => {
   let nginx: ChildProcess | undefined;
   afterAll(() => {
