@@ -176,8 +176,8 @@ describe("two servers on Redis and PostgreSQL", () => {
       {
         prompt: "a lighthouse beam sweeping",
         resolution: "426x240",
-        durationS: 4,
-        frameRate: 12,
+        durationS: 10,
+        frameRate: 24,
       },
     );
     const watching = await follow(runner.url, accepted.body.channels.file, user.token);
@@ -185,10 +185,13 @@ describe("two servers on Redis and PostgreSQL", () => {
       (all) => all.some((m) => m.type === "render_progress"),
       "the render under way",
     );
-    const taker = await startServerProcess(slowEnv);
-    const onTaker = await follow(taker.url, accepted.body.channels.file, user.token, "");
     await runner.kill("SIGKILL");
-    const messages = await onTaker.untilEnded();
+    expect(watching.messages().some((m) => m.type === "render_result")).toBe(false);
+    // Started after the kill, so the task can only be finished by taking it over.
+    const taker = await startServerProcess(env);
+    const messages = await (
+      await follow(taker.url, accepted.body.channels.file, user.token)
+    ).untilEnded();
     expect(messages.at(-1)).toMatchObject({ type: "task", object: { status: "completed" } });
     const stored = (await readdir(join(dataDir, "files"))).filter((f) =>
       f.startsWith(accepted.body.fileId),
@@ -208,9 +211,12 @@ describe("cancel across servers", () => {
       fileId: string;
       taskId: string;
       channels: { file: string };
-    }>("/api/v1/generation/image", {
+    }>("/api/v1/generation/video", {
+      // A long render (about 20 s at pace 1): still running when the cancel comes.
       prompt: "a long exposure of the sea",
-      resolution: "1024x1024",
+      resolution: "854x480",
+      durationS: 10,
+      frameRate: 24,
     });
     const watching = await follow(runner.url, accepted.body.channels.file, user.token);
     await watching.until(
@@ -246,8 +252,13 @@ describe("cancel across servers", () => {
 
 describe("behind nginx", () => {
   let nginx: ChildProcess | undefined;
-  afterAll(() => {
-    nginx?.kill("SIGKILL");
+  afterAll(async () => {
+    // SIGTERM, not SIGKILL: the master must take its worker down with it.
+    if (nginx && nginx.exitCode === null) {
+      const exited = new Promise((resolve) => nginx?.once("exit", resolve));
+      nginx.kill("SIGTERM");
+      await exited;
+    }
   });
 
   it("carries every event through nginx within 100 ms of its publishing", async () => {
