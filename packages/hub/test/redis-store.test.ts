@@ -11,7 +11,6 @@ import { createRedisStore, type RedisStoreOptions } from "../src/redis-store.ts"
 import type { EventStore, StoredEvent } from "../src/store.ts";
 import { describeEventStoreContract } from "./store-contract.ts";
 import { messagesOf, openRawStream, type RawStream } from "./support/raw-sse.ts";
-import { startRedisProxy } from "./support/redis-proxy.ts";
 import {
   connectTestRedis,
   deleteKeys,
@@ -21,6 +20,7 @@ import {
   uniquePrefix,
 } from "./support/redis-server.ts";
 import { startTestHub, type TestHub } from "./support/server.ts";
+import { startTcpProxy } from "./support/tcp-proxy.ts";
 
 let admin: Redis | undefined;
 let connecting: Promise<Redis> | undefined;
@@ -196,10 +196,10 @@ describe("redis store", () => {
   it("delivers once and in order the events appended while its connection to Redis was cut off", async () => {
     const prefix = newPrefix();
     const port = Number(new URL(REDIS_URL).port || 6379);
-    const proxy = await startRedisProxy(port);
+    const proxy = await startTcpProxy(port);
     try {
       const direct = await openStore({ keyPrefix: prefix });
-      const cut = await openStore({ keyPrefix: prefix, url: proxy.url });
+      const cut = await openStore({ keyPrefix: prefix, url: `redis://127.0.0.1:${proxy.port}` });
       const heard = listen(cut);
       const sent = [await direct.append("project.p1", "0", 0)];
       await vi.waitFor(() => expect(heard).toHaveLength(1));

@@ -4,7 +4,7 @@ import { type RenderProgress, type RenderRequest, render } from "../../src/rende
 import { decodePng } from "../../src/render/png.ts";
 import { composeScene } from "../../src/render/scene.ts";
 import { ImageAnimator } from "../../src/render/video.ts";
-import { find, parseBoxes, videoFacts } from "./mp4-boxes.ts";
+import { find, parseBoxes, videoFacts } from "../support/mp4-boxes.ts";
 
 const digest = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest("hex");
 

@@ -1,4 +1,7 @@
-/** A TCP proxy the test controls: forwards to a target and can cut every connection at once. */
+/**
+ * A TCP proxy the test controls: forwards to a target (a hub, a Redis), can cut every
+ * connection at once, and can refuse new ones for a while (a server cut off from Redis).
+ */
 
 import type { AddressInfo } from "node:net";
 import { connect, createServer, type Server, type Socket } from "node:net";
@@ -10,13 +13,22 @@ export interface TcpProxy {
   readonly connections: number;
   /** Destroys every open connection, both sides. */
   cutAll(): void;
+  /** Cuts every connection and refuses new ones until `resume()`. */
+  cutOff(): void;
+  /** Lets connections through again. */
+  resume(): void;
   close(): Promise<void>;
 }
 
 export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
   const open = new Set<Socket>();
   let connections = 0;
+  let refusing = false;
   const server: Server = createServer((client) => {
+    if (refusing) {
+      client.destroy();
+      return;
+    }
     connections++;
     const upstream = connect(targetPort, "127.0.0.1");
     open.add(client);
@@ -45,6 +57,14 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
     cutAll() {
       for (const socket of open) socket.destroy();
       open.clear();
+    },
+    cutOff() {
+      refusing = true;
+      for (const socket of open) socket.destroy();
+      open.clear();
+    },
+    resume() {
+      refusing = false;
     },
     close() {
       for (const socket of open) socket.destroy();
