@@ -8,6 +8,7 @@ export default defineConfig({
       "packages/*/test/**/*.test.ts",
       "apps/*/test/**/*.test.ts",
       "apps/*/src/**/*.test.ts",
+      "e2e/**/*.test.ts",
     ],
     testTimeout: 30_000,
     hookTimeout: 30_000,

@@ -2,8 +2,11 @@
  * Studio's backend: sessions, the generation API, the task queue and runner, storage, and the
  * hub at /api/v1/events. `createApp` builds it all from a config; `main.ts` runs it.
  */
+import { existsSync } from "node:fs";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import fastifyCookie from "@fastify/cookie";
+import fastifyStatic from "@fastify/static";
 import {
   createHub,
   createJwtAuth,
@@ -14,7 +17,12 @@ import {
 } from "@herald/hub";
 import { heraldPlugin } from "@herald/hub/fastify";
 import { type ErrorCode, HeraldError } from "@herald/protocol";
-import Fastify, { type FastifyError, type FastifyInstance } from "fastify";
+import Fastify, {
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+} from "fastify";
 import { registerFiles } from "./api/files.ts";
 import { openApiDocument } from "./api/openapi.ts";
 import { registerApi } from "./api/routes.ts";
@@ -32,7 +40,12 @@ import { createTaskRunner } from "./tasks/runner.ts";
 
 export interface AppOptions extends ServerConfig {
   logger?: boolean;
+  /** The studio's build to serve at `/`; default apps/studio/dist where it was built. */
+  studioDir?: string;
 }
+
+/** Where `npm run build --workspace @herald/studio` writes the web app. */
+const STUDIO_DIST = fileURLToPath(new URL("../../studio/dist/", import.meta.url));
 
 export interface App {
   fastify: FastifyInstance;
@@ -135,10 +148,7 @@ export async function createApp(config: AppOptions): Promise<App> {
   await registerFiles(fastify, storage);
   const openApi = openApiDocument();
   fastify.get("/api/v1/openapi.json", async () => openApi);
-  fastify.get("/", async (_request, reply) => {
-    reply.type("text/html; charset=utf-8");
-    return INDEX_PAGE;
-  });
+  await registerStudio(fastify, config.studioDir ?? STUDIO_DIST);
 
   // Streams never end by themselves: end them before the server waits for its connections.
   fastify.addHook("preClose", async () => {
@@ -162,6 +172,34 @@ export async function createApp(config: AppOptions): Promise<App> {
       return tasks.length;
     },
   };
+}
+
+/**
+ * The studio at `/`, its assets with long caching (their names change with their content),
+ * and index.html for every /tools/* path, so the app's own routes survive a reload. Without a
+ * build (the server's tests, an `npm run start` inside apps/server) `/` is a small page instead.
+ */
+async function registerStudio(fastify: FastifyInstance, root: string): Promise<void> {
+  if (!existsSync(join(root, "index.html"))) {
+    fastify.get("/", async (_request, reply) => {
+      reply.type("text/html; charset=utf-8");
+      return INDEX_PAGE;
+    });
+    return;
+  }
+  await fastify.register(fastifyStatic, {
+    root,
+    wildcard: false,
+    index: false,
+    globIgnore: ["index.html"],
+    maxAge: "365d",
+    immutable: true,
+  });
+  // index.html is never cached: it names the assets of the current build.
+  const sendIndex = (_request: FastifyRequest, reply: FastifyReply) =>
+    reply.sendFile("index.html", { maxAge: 0, immutable: false });
+  fastify.get("/", sendIndex);
+  fastify.get("/tools/*", sendIndex);
 }
 
 export function redactToken(url: string): string {
