@@ -2,8 +2,13 @@
  * The Hub: publish, subscribe, replay (PROTOCOL.md sections 2 to 6, 9). Transport-free: the
  * HTTP adapters hand it a `StreamSink` per open stream and it writes SSE frames into it.
  *
- * Hot path: an event is encoded to one frame once, whatever the number of subscribers, and is
- * looked up by its one channel, so nothing per event grows with the number of channels.
+ * Hot path (docs/BENCHMARKS.md has the figures): an event is encoded to one frame once, whatever
+ * the number of subscribers, and is looked up by its one channel, so nothing per event grows with
+ * the number of channels. Live events are not written as they come: each channel queues the
+ * frames of the current event-loop turn, and one microtask later every stream gets them joined in
+ * one buffer and one write, shared by all the streams of the channel. A turn's many events then
+ * cost each subscriber one write and one syscall instead of one per event, and nothing is
+ * allocated per subscriber.
  */
 import {
   channelProblem,
@@ -101,9 +106,23 @@ const HEARTBEAT = Buffer.from(encodeComment());
 /** Live events held per stream while it replays history; past this, history is read again. */
 const MAX_PENDING = 10_000;
 
+/**
+ * Frames kept for replay: those of the latest events, which a reconnect storm replays to every
+ * stream. Older ones are encoded again when replayed, rather than kept as long as their history:
+ * a frame per stored event doubled what the history holds, and what the garbage collector
+ * copies and marks (generation's p99 in docs/BENCHMARKS.md).
+ */
+const FRAME_CACHE_EVENTS = 1024;
+
+/** Frames joined into one write while replaying, at most (a backlog is written in pieces). */
+const REPLAY_WRITE_BYTES = 64 * 1024;
+
 interface HubStream {
   readonly sink: StreamSink;
+  /** Its channels, made from `states` (read only to replay and to close). */
   readonly channels: readonly string[];
+  /** The state of each of its channels, kept alive by this stream's subscription. */
+  readonly states: ChannelState[];
   readonly subject: string;
   /** The highest seq written: anything at or below it is a duplicate. */
   lastSeq: number;
@@ -114,6 +133,38 @@ interface HubStream {
   /** Whether anything was written since the last heartbeat tick. */
   active: boolean;
   closed: boolean;
+  /** The flush that last met this stream (multi-channel streams only). */
+  flush: number;
+  /** The one channel with events for it in that flush; `undefined` where several had. */
+  flushChannel: ChannelState | undefined;
+}
+
+interface CachedFrame {
+  readonly id: string;
+  readonly frame: Buffer;
+}
+
+/** One channel's subscribers, and the live events of this turn not yet written to them. */
+interface ChannelState {
+  readonly name: string;
+  /** Streams past their replay: written to once per turn, by `flush`. */
+  readonly live: Set<HubStream>;
+  /** Streams still reading history: they hold live events in their `pending` meanwhile. */
+  readonly catchingUp: Set<HubStream>;
+  /** This turn's events and their frames, in seq order, until `flush` takes them. */
+  events: StoredEvent[];
+  frames: Buffer[];
+  /** What the running flush took (the arrays swap, so no turn allocates new ones). */
+  flushEvents: StoredEvent[];
+  flushFrames: Buffer[];
+  /** Those frames joined, once per flush, for every stream of the channel. */
+  joined: Buffer | undefined;
+  /** Waiting in the flush queue. */
+  queued: boolean;
+  /** The last flush that took events of this channel. */
+  flushed: number;
+  /** Whether that flush wrote any of its events (a count, exact but for merged writes). */
+  written: number;
 }
 
 export function createHub(options: HubOptions): Hub {
@@ -125,16 +176,61 @@ export function createHub(options: HubOptions): Hub {
   const opening = Buffer.from(encodeRetry(options.retryMs ?? 2000) + encodeComment("ok"));
   const onError = options.onError ?? ((error: HeraldError) => process.emitWarning(error));
   const streams = new Set<HubStream>();
-  const byChannel = new Map<string, Set<HubStream>>();
+  const byChannel = new Map<string, ChannelState>();
   const streamsBySubject = new Map<string, number>();
-  const frames = new WeakMap<StoredEvent, Buffer>();
+  /**
+   * The frames of the latest events by seq, in two generations: when the newer one is full it
+   * becomes the older one and the older one is dropped (see FRAME_CACHE_EVENTS).
+   */
+  let frames = new Map<number, CachedFrame>();
+  let olderFrames = new Map<number, CachedFrame>();
+  /** Channels with events queued this turn, in the order their first event came. */
+  let queue: ChannelState[] = [];
+  let spare: ChannelState[] = [];
+  let flushScheduled = false;
+  let flushes = 0;
+  /** Multi-channel streams met in the current flush, written after the single-channel ones. */
+  const multiChannel: HubStream[] = [];
+  /** The highest seq the store has announced: a stream opened now starts live after it. */
+  let announcedSeq = 0;
+
+  /** An open stream: a class, so that an idle stream holds no closures of its own. */
+  class Stream implements HubStream, OpenStream {
+    readonly sink: StreamSink;
+    readonly subject: string;
+    readonly states: ChannelState[] = [];
+    lastSeq = 0;
+    pending: StoredEvent[] | undefined = [];
+    pendingOverflowed = false;
+    active = true;
+    closed = false;
+    flush = 0;
+    flushChannel: ChannelState | undefined = undefined;
+
+    constructor(sink: StreamSink, subject: string) {
+      this.sink = sink;
+      this.subject = subject;
+    }
+
+    get channels(): string[] {
+      return this.states.map((state) => state.name);
+    }
+
+    close(): void {
+      closeStream(this);
+    }
+  }
 
   function frameOf(event: StoredEvent): Buffer {
-    let frame = frames.get(event);
-    if (!frame) {
-      frame = Buffer.from(encodeEventFrame(event.id, event.data));
-      frames.set(event, frame);
+    const cached = frames.get(event.seq) ?? olderFrames.get(event.seq);
+    // The id too: a store that lost its history starts a new epoch, whose seqs may come again.
+    if (cached?.id === event.id) return cached.frame;
+    const frame = Buffer.from(encodeEventFrame(event.id, event.data));
+    if (frames.size >= FRAME_CACHE_EVENTS / 2) {
+      olderFrames = frames;
+      frames = new Map();
     }
+    frames.set(event.seq, { id: event.id, frame });
     return frame;
   }
 
@@ -150,29 +246,136 @@ export function createHub(options: HubOptions): Hub {
     }
   }
 
-  function writeEvent(stream: HubStream, event: StoredEvent, frame: Buffer): boolean {
-    if (event.seq <= stream.lastSeq) return false;
-    stream.lastSeq = event.seq;
-    write(stream, frame);
-    return true;
+  /**
+   * Writes the events after the stream's last seq, in one write, and returns how many. A list
+   * in seq order; `joined`, when given, is all their frames already joined.
+   */
+  function writeEvents(
+    stream: HubStream,
+    events: readonly StoredEvent[],
+    eventFrames: readonly Buffer[] | undefined,
+    joined: Buffer | undefined,
+  ): number {
+    const last = events[events.length - 1];
+    if (!last || last.seq <= stream.lastSeq) return 0;
+    let skip = 0;
+    let skipBytes = 0;
+    while ((events[skip] as StoredEvent).seq <= stream.lastSeq) {
+      skipBytes += (eventFrames?.[skip] ?? frameOf(events[skip] as StoredEvent)).length;
+      skip++;
+    }
+    let chunk: Buffer;
+    if (joined) chunk = skip === 0 ? joined : joined.subarray(skipBytes);
+    else if (events.length - skip === 1) chunk = frameOf(last);
+    else {
+      const parts: Buffer[] = [];
+      for (let i = skip; i < events.length; i++) parts.push(frameOf(events[i] as StoredEvent));
+      chunk = Buffer.concat(parts);
+    }
+    stream.lastSeq = last.seq;
+    write(stream, chunk);
+    return events.length - skip;
   }
 
   const stopListening = store.onEvent((event) => {
-    const subscribers = byChannel.get(event.channel);
-    if (!subscribers) return;
-    const frame = frameOf(event);
-    let delivered = 0;
-    for (const stream of subscribers) {
-      if (stream.pending) {
-        if (stream.pending.length < MAX_PENDING) stream.pending.push(event);
-        else stream.pendingOverflowed = true;
-      } else if (writeEvent(stream, event, frame)) delivered++;
+    if (event.seq > announcedSeq) announcedSeq = event.seq;
+    const channel = byChannel.get(event.channel);
+    if (!channel) return;
+    for (const stream of channel.catchingUp) {
+      const pending = stream.pending as StoredEvent[];
+      if (pending.length < MAX_PENDING) pending.push(event);
+      else stream.pendingOverflowed = true;
     }
-    if (delivered > 0) {
-      metrics.delivered.inc(delivered);
-      metrics.publishToWrite.observe(Math.max(0, now() - event.ts) / 1000);
+    if (channel.live.size === 0) return;
+    channel.events.push(event);
+    channel.frames.push(frameOf(event));
+    if (!channel.queued) {
+      channel.queued = true;
+      queue.push(channel);
+      if (!flushScheduled) {
+        flushScheduled = true;
+        queueMicrotask(flush);
+      }
     }
   });
+
+  /**
+   * Writes the turn's live events: per channel, its frames joined once and written once to
+   * each stream. A stream on several channels with events in the same turn gets them merged in
+   * seq order, so its last id always covers everything before it.
+   */
+  function flush(): void {
+    flushScheduled = false;
+    const channels = queue;
+    queue = spare;
+    spare = channels;
+    const turn = ++flushes;
+    let delivered = 0;
+    for (const channel of channels) {
+      // Taken before anything is written: an event announced meanwhile waits for the next flush.
+      const events = channel.events;
+      const frames = channel.frames;
+      channel.events = channel.flushEvents;
+      channel.frames = channel.flushFrames;
+      channel.flushEvents = events;
+      channel.flushFrames = frames;
+      channel.queued = false;
+      channel.flushed = turn;
+      channel.written = 0;
+      if (channel.live.size === 0) continue;
+      const joined = frames.length === 1 ? (frames[0] as Buffer) : Buffer.concat(frames);
+      channel.joined = joined;
+      let written = 0;
+      for (const stream of channel.live) {
+        if (stream.states.length === 1) {
+          written += writeEvents(stream, events, frames, joined);
+        } else if (stream.flush !== turn) {
+          stream.flush = turn;
+          stream.flushChannel = channel;
+          multiChannel.push(stream);
+        } else {
+          stream.flushChannel = undefined;
+        }
+      }
+      channel.written = written;
+      delivered += written;
+    }
+    for (const stream of multiChannel) {
+      const only = stream.flushChannel;
+      if (only) {
+        const written = writeEvents(stream, only.flushEvents, only.flushFrames, only.joined);
+        only.written += written;
+        delivered += written;
+      } else {
+        const written = writeEvents(stream, mergedEvents(stream, turn), undefined, undefined);
+        for (const state of stream.states) if (state.flushed === turn) state.written += written;
+        delivered += written;
+      }
+    }
+    multiChannel.length = 0;
+    const at = now();
+    for (const channel of channels) {
+      if (channel.written > 0) {
+        for (const event of channel.flushEvents) {
+          metrics.publishToWrite.observe(Math.max(0, at - event.ts) / 1000);
+        }
+      }
+      channel.written = 0;
+      channel.flushEvents.length = 0;
+      channel.flushFrames.length = 0;
+      channel.joined = undefined;
+    }
+    channels.length = 0;
+    if (delivered > 0) metrics.delivered.inc(delivered);
+  }
+
+  /** This flush's events of every channel of `stream`, in seq order. */
+  function mergedEvents(stream: HubStream, turn: number): StoredEvent[] {
+    const merged: StoredEvent[] = [];
+    for (const state of stream.states)
+      if (state.flushed === turn) merged.push(...state.flushEvents);
+    return merged.sort((a, b) => a.seq - b.seq);
+  }
 
   const heartbeat = setInterval(() => {
     for (const stream of streams) {
@@ -186,16 +389,16 @@ export function createHub(options: HubOptions): Hub {
     if (stream.closed) return;
     stream.closed = true;
     streams.delete(stream);
-    for (const channel of stream.channels) {
-      const subscribers = byChannel.get(channel);
-      subscribers?.delete(stream);
-      if (subscribers?.size === 0) byChannel.delete(channel);
+    for (const state of stream.states) {
+      state.live.delete(stream);
+      state.catchingUp.delete(stream);
+      if (state.live.size === 0 && state.catchingUp.size === 0) byChannel.delete(state.name);
     }
     const count = (streamsBySubject.get(stream.subject) ?? 1) - 1;
     if (count > 0) streamsBySubject.set(stream.subject, count);
     else streamsBySubject.delete(stream.subject);
     metrics.openStreams.dec();
-    metrics.subscriptions.dec(stream.channels.length);
+    metrics.subscriptions.dec(stream.states.length);
   }
 
   function resetFrame(channel: string, reason: StreamResetReason, id: string): Buffer {
@@ -239,12 +442,20 @@ export function createHub(options: HubOptions): Hub {
           result = await store.read(stream.channels, stream.lastSeq);
         }
       }
+    } else {
+      // Live from now: what the store announced before this stream opened is not its business,
+      // even where it is still queued for this turn's flush.
+      stream.lastSeq = announcedSeq;
     }
     const pending = stream.pending ?? [];
     stream.pending = undefined;
-    let delivered = 0;
-    for (const event of pending) if (writeEvent(stream, event, frameOf(event))) delivered++;
-    metrics.delivered.inc(delivered);
+    if (stream.closed) return;
+    for (const state of stream.states) {
+      state.catchingUp.delete(stream);
+      state.live.add(stream);
+    }
+    const delivered = writeEvents(stream, pending, undefined, undefined);
+    if (delivered > 0) metrics.delivered.inc(delivered);
   }
 
   function resetAll(stream: HubStream, reason: StreamResetReason, head: number): void {
@@ -255,13 +466,26 @@ export function createHub(options: HubOptions): Hub {
 
   async function replay(stream: HubStream, events: readonly StoredEvent[]): Promise<void> {
     let replayed = 0;
+    const batch: Buffer[] = [];
+    let batchBytes = 0;
     for (const event of events) {
       if (stream.closed) break;
       if (event.seq <= stream.lastSeq) continue;
       stream.lastSeq = event.seq;
-      stream.sink.write(frameOf(event));
+      const frame = frameOf(event);
+      batch.push(frame);
+      batchBytes += frame.length;
       replayed++;
+      if (batchBytes < REPLAY_WRITE_BYTES) continue;
+      stream.sink.write(batch.length === 1 ? frame : Buffer.concat(batch, batchBytes));
+      batch.length = 0;
+      batchBytes = 0;
       if (stream.sink.bufferedBytes > limits.maxBufferedBytes) await stream.sink.drained();
+    }
+    if (batch.length > 0 && !stream.closed) {
+      stream.sink.write(
+        batch.length === 1 ? (batch[0] as Buffer) : Buffer.concat(batch, batchBytes),
+      );
     }
     stream.active = true;
     metrics.replayed.inc(replayed);
@@ -334,30 +558,34 @@ export function createHub(options: HubOptions): Hub {
     reportError: onError,
 
     openStream(request, sink) {
-      const channels = [...new Set(request.channels)];
-      const stream: HubStream = {
-        sink,
-        channels,
-        subject: request.subject,
-        lastSeq: 0,
-        pending: [],
-        pendingOverflowed: false,
-        active: true,
-        closed: false,
-      };
+      const channels = new Set(request.channels);
+      const stream = new Stream(sink, request.subject);
       streams.add(stream);
       streamsBySubject.set(request.subject, (streamsBySubject.get(request.subject) ?? 0) + 1);
       metrics.openStreams.inc();
-      metrics.subscriptions.inc(channels.length);
+      metrics.subscriptions.inc(channels.size);
       // Registered before history is read, so an event published meanwhile is held in
       // `pending` rather than missed.
       for (const channel of channels) {
-        let subscribers = byChannel.get(channel);
-        if (!subscribers) {
-          subscribers = new Set();
-          byChannel.set(channel, subscribers);
+        let state = byChannel.get(channel);
+        if (!state) {
+          state = {
+            name: channel,
+            live: new Set(),
+            catchingUp: new Set(),
+            events: [],
+            frames: [],
+            flushEvents: [],
+            flushFrames: [],
+            joined: undefined,
+            queued: false,
+            flushed: 0,
+            written: 0,
+          };
+          byChannel.set(channel, state);
         }
-        subscribers.add(stream);
+        state.catchingUp.add(stream);
+        stream.states.push(state);
       }
       write(stream, opening);
       catchUp(stream, request).catch((error: unknown) => {
@@ -371,7 +599,7 @@ export function createHub(options: HubOptions): Hub {
           }),
         );
       });
-      return { close: () => closeStream(stream) };
+      return stream;
     },
 
     async close() {

@@ -1,0 +1,211 @@
+/**
+ * One server process of the bench, forked by `run.ts`: `main.ts <system> [options JSON]`.
+ * It starts the system, says `ready` with its port, then publishes as told and reports its own
+ * CPU time and memory. The publishers live here, in the server's process, as an application
+ * publishing into its hub (or its WebSocket server) would.
+ */
+import { readdirSync, readFileSync } from "node:fs";
+import type { AddressInfo } from "node:net";
+import {
+  type MemoryReport,
+  progressMessage,
+  type ServerCommand,
+  type ServerStats,
+  type SystemName,
+  taskMessage,
+} from "../lib/shared.ts";
+import { type SystemOptions, startSystem } from "./systems.ts";
+
+const name = process.argv[2] as SystemName;
+const options = JSON.parse(process.argv[3] ?? "{}") as SystemOptions;
+const system = await startSystem(name, options);
+
+let published = 0;
+let stopPublisher: () => void = () => {};
+let markCpu = process.cpuUsage();
+let markWall = performance.now();
+
+/**
+ * As fast as the subscribers take it: at most `burst` events per event-loop turn, and never more
+ * than `window` events ahead of the slowest subscriber's last acknowledged one (the generators
+ * report it every few ms), so queues, and with them latency, stay bounded.
+ */
+function fanout(channel: string, window: number, burst: number): (n: number) => void {
+  let acked = 0;
+  let scheduled = false;
+  let running = true;
+  const tick = () => {
+    scheduled = false;
+    if (!running) return;
+    for (let i = 0; i < burst && published - acked < window; i++) {
+      published++;
+      system.publish(channel, progressMessage(published, "bench"));
+    }
+    if (published - acked < window) schedule();
+  };
+  const schedule = () => {
+    if (scheduled || !running) return;
+    scheduled = true;
+    setImmediate(tick);
+  };
+  stopPublisher = () => {
+    running = false;
+  };
+  schedule();
+  return (n) => {
+    if (n > acked) acked = n;
+    schedule();
+  };
+}
+
+let onAck: (n: number) => void = () => {};
+
+/**
+ * The studio's traffic: every subscriber has its own file channel and user channel; each file
+ * channel gets `progressPerSecond` render_progress events and each user channel a task event
+ * every `taskEveryS` seconds, spread evenly over 10 ms slots.
+ */
+function generation(subscribers: number, progressPerSecond: number, taskEveryS: number): void {
+  const slotMs = 10;
+  const progressEvery = Math.round(1000 / progressPerSecond / slotMs);
+  const taskEvery = Math.round((taskEveryS * 1000) / slotMs);
+  const progressN = new Uint32Array(subscribers);
+  const taskN = new Uint32Array(subscribers);
+  const start = performance.now();
+  let slot = 0;
+  let timer: NodeJS.Timeout | undefined;
+  const run = () => {
+    const due = Math.floor((performance.now() - start) / slotMs);
+    for (; slot <= due; slot++) {
+      for (let i = slot % progressEvery; i < subscribers; i += progressEvery) {
+        const n = (progressN[i] as number) + 1;
+        progressN[i] = n;
+        published++;
+        system.publish(`file.f${i}`, progressMessage(n, `f${i}`));
+      }
+      for (let i = slot % taskEvery; i < subscribers; i += taskEvery) {
+        const n = (taskN[i] as number) + 1;
+        taskN[i] = n;
+        published++;
+        system.publish(`user.u${i}`, taskMessage(n, `u${i}`, `f${i}`));
+      }
+    }
+    timer = setTimeout(run, slotMs - ((performance.now() - start) % slotMs));
+  };
+  run();
+  stopPublisher = () => clearTimeout(timer);
+}
+
+/** `perSecond` events on one channel, evenly spaced, whatever happens to the subscribers. */
+function steady(channel: string, perSecond: number): void {
+  const start = performance.now();
+  let sent = 0;
+  let timer: NodeJS.Timeout | undefined;
+  const run = () => {
+    const due = Math.floor(((performance.now() - start) * perSecond) / 1000) + 1;
+    while (sent < due) {
+      sent++;
+      published++;
+      system.publish(channel, progressMessage(sent, "storm"));
+    }
+    timer = setTimeout(run, 1000 / perSecond);
+  };
+  run();
+  stopPublisher = () => clearTimeout(timer);
+}
+
+function stats(): ServerStats {
+  const cpu = process.cpuUsage(markCpu);
+  const memory = process.memoryUsage();
+  return {
+    cpuUs: cpu.user + cpu.system,
+    wallMs: performance.now() - markWall,
+    published,
+    publishErrors: system.publishErrors(),
+    connections: system.connections(),
+    rss: memory.rss,
+    heapUsed: memory.heapUsed,
+  };
+}
+
+function fdLimit(): number {
+  const line = readFileSync("/proc/self/limits", "utf8")
+    .split("\n")
+    .find((l) => l.startsWith("Max open files"));
+  return Number(line?.split(/\s+/)[3] ?? 0);
+}
+
+async function memory(): Promise<MemoryReport> {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  for (let i = 0; i < 3; i++) {
+    gc?.();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  const usage = process.memoryUsage();
+  return {
+    rss: usage.rss,
+    heapUsed: usage.heapUsed,
+    heapTotal: usage.heapTotal,
+    external: usage.external,
+    arrayBuffers: usage.arrayBuffers,
+    fdsOpen: readdirSync("/proc/self/fd").length,
+    fdLimit: fdLimit(),
+    connections: system.connections(),
+  };
+}
+
+async function answer(command: ServerCommand): Promise<unknown> {
+  switch (command.op) {
+    case "fanout":
+      onAck = fanout(command.channel, command.window, command.burst);
+      return {};
+    case "ack":
+      onAck(command.n);
+      return undefined;
+    case "generation":
+      generation(command.subscribers, command.progressPerSecond, command.taskEveryS);
+      return {};
+    case "steady":
+      steady(command.channel, command.perSecond);
+      return {};
+    case "publish":
+      for (let n = 1; n <= command.count; n++) {
+        published++;
+        system.publish(command.channel, progressMessage(n, "once"));
+      }
+      return {};
+    case "stop":
+      stopPublisher();
+      return { published };
+    case "mark":
+      markCpu = process.cpuUsage();
+      markWall = performance.now();
+      return stats();
+    case "stats":
+      return stats();
+    case "memory":
+      return memory();
+    case "exit":
+      stopPublisher();
+      await Promise.race([system.close(), new Promise((resolve) => setTimeout(resolve, 2000))]);
+      process.exit(0);
+  }
+}
+
+process.on("message", (message: ServerCommand & { id?: number }) => {
+  answer(message).then(
+    (reply) => {
+      if (reply !== undefined && message.id !== undefined)
+        process.send?.({ id: message.id, ...reply });
+    },
+    (error: unknown) => {
+      process.send?.({ id: message.id, error: String(error) });
+    },
+  );
+});
+process.on("disconnect", () => process.exit(0));
+
+system.server.listen({ port: 0, host: "127.0.0.1", backlog: 4096 }, () => {
+  const { port } = system.server.address() as AddressInfo;
+  process.send?.({ op: "ready", port, token: system.token });
+});

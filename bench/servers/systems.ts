@@ -1,0 +1,271 @@
+/**
+ * The systems measured, each as a server that lets subscribers name their channels in the
+ * query (`?channel=a&channel=b`) and delivers `publish(channel, message)` to them:
+ *
+ * - herald: the hub (memory or Redis store) behind its Node http adapter, as a user mounts it.
+ * - ws: a `ws` WebSocketServer broadcasting the JSON text to each socket of a channel, the
+ *   design Herald replaces.
+ * - better-sse: one better-sse channel per channel name, `channel.broadcast(message)`.
+ * - socket.io: one room per channel, `io.to(channel).emit(...)`, WebSocket transport only.
+ * - bare: `node:http` and a loop writing one pre-encoded frame to every response (naive).
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { type Channel, createChannel, createSession } from "better-sse";
+import { Server as SocketIoServer } from "socket.io";
+import { WebSocket, WebSocketServer } from "ws";
+import type { EventStore } from "../../packages/hub/src/index.ts";
+import { BENCH_SECRET, type SystemName, stamped } from "../lib/shared.ts";
+
+export interface System {
+  server: Server;
+  token?: string;
+  publish(channel: string, message: Record<string, unknown>): void;
+  connections(): number;
+  publishErrors(): number;
+  close(): Promise<void>;
+}
+
+export interface SystemOptions {
+  /** Herald on the Redis store instead of the memory store. */
+  redis?: { url: string; keyPrefix: string };
+  /** Herald from another copy of `packages/hub/src` (a baseline to compare a change with). */
+  heraldSrc?: string;
+}
+
+const HUB_SRC = new URL("../../packages/hub/src/", import.meta.url).pathname;
+type HubModule = typeof import("../../packages/hub/src/index.ts");
+type NodeModule = typeof import("../../packages/hub/src/node.ts");
+
+function channelsOf(url: string | undefined): string[] {
+  const query = new URL(url ?? "/", "http://bench.invalid").searchParams;
+  return query.getAll("channel");
+}
+
+class ChannelMap<T> {
+  readonly byChannel = new Map<string, Set<T>>();
+  add(channels: readonly string[], member: T): void {
+    for (const channel of channels) {
+      let set = this.byChannel.get(channel);
+      if (!set) {
+        set = new Set();
+        this.byChannel.set(channel, set);
+      }
+      set.add(member);
+    }
+  }
+  remove(channels: readonly string[], member: T): void {
+    for (const channel of channels) this.byChannel.get(channel)?.delete(member);
+  }
+}
+
+export async function startSystem(name: SystemName, options: SystemOptions): Promise<System> {
+  switch (name) {
+    case "herald-baseline":
+    case "herald":
+      return startHerald(options);
+    case "ws":
+      return startWs();
+    case "better-sse":
+      return startBetterSse();
+    case "socket.io":
+      return startSocketIo();
+    case "bare":
+      return startBare();
+  }
+}
+
+async function redisStore(
+  src: string,
+  options: { url: string; keyPrefix: string },
+): Promise<EventStore> {
+  // Loaded by path at run time: the Redis store is optional for the bench (run.ts checks first).
+  const module = (await import(`${src}redis-store.ts`)) as Record<string, unknown>;
+  const create = module.createRedisStore;
+  if (typeof create !== "function") throw new Error("redis-store.ts exports no createRedisStore");
+  return (await create({
+    url: options.url,
+    keyPrefix: options.keyPrefix,
+    publishTimeoutMs: 10_000,
+  })) as EventStore;
+}
+
+async function startHerald(options: SystemOptions): Promise<System> {
+  const src = options.heraldSrc ? `${options.heraldSrc.replace(/\/$/, "")}/` : HUB_SRC;
+  const { createHub, createJwtAuth, createMemoryStore } = (await import(
+    `${src}index.ts`
+  )) as HubModule;
+  const { createNodeHandler } = (await import(`${src}node.ts`)) as NodeModule;
+  const store = options.redis
+    ? await redisStore(src, options.redis)
+    : createMemoryStore(
+        process.env.BENCH_MAX_EVENTS ? { maxEvents: Number(process.env.BENCH_MAX_EVENTS) } : {},
+      );
+  let errors = 0;
+  const hub = createHub({
+    store,
+    // One token for every subscriber: the per-user limit would refuse the 65th stream.
+    limits: { maxStreamsPerSubject: 1_000_000 },
+    onError: (error) => {
+      errors++;
+      if (errors < 5) process.stderr.write(`herald: ${error.message}\n`);
+    },
+  });
+  const auth = createJwtAuth({ secret: BENCH_SECRET });
+  const handle = createNodeHandler(hub, { auth, operations: false });
+  const server = createServer((req, res) => {
+    handle(req, res).then(
+      (handled) => {
+        if (!handled) res.writeHead(404).end();
+      },
+      (error: unknown) => res.destroy(error instanceof Error ? error : new Error(String(error))),
+    );
+  });
+  const token = await auth.sign({
+    sub: "bench",
+    channels: ["file.*", "user.*", "project.*"],
+    expiresInS: 24 * 3600,
+  });
+  let open = 0;
+  server.on("connection", (socket) => {
+    open++;
+    socket.once("close", () => open--);
+  });
+  const failed = () => {
+    errors++;
+  };
+  return {
+    server,
+    token,
+    publish(channel, message) {
+      hub.publish(channel, message).catch(failed);
+    },
+    connections: () => open,
+    publishErrors: () => errors,
+    async close() {
+      await hub.close();
+      await store.close();
+    },
+  };
+}
+
+function startWs(): System {
+  const server = createServer((_req, res) => res.writeHead(404).end());
+  const wss = new WebSocketServer({ server, perMessageDeflate: false, clientTracking: false });
+  const members = new ChannelMap<WebSocket>();
+  let open = 0;
+  wss.on("connection", (socket, req) => {
+    const channels = channelsOf(req.url);
+    members.add(channels, socket);
+    open++;
+    socket.on("close", () => {
+      open--;
+      members.remove(channels, socket);
+    });
+    socket.on("error", () => socket.terminate());
+  });
+  return {
+    server,
+    publish(channel, message) {
+      const sockets = members.byChannel.get(channel);
+      if (!sockets) return;
+      const json = stamped(message, channel);
+      for (const socket of sockets) if (socket.readyState === WebSocket.OPEN) socket.send(json);
+    },
+    connections: () => open,
+    publishErrors: () => 0,
+    async close() {
+      wss.close();
+    },
+  };
+}
+
+function startBetterSse(): System {
+  const channels = new Map<string, Channel>();
+  let open = 0;
+  const server = createServer((req, res) => {
+    const names = channelsOf(req.url);
+    createSession(req, res).then(
+      (session) => {
+        open++;
+        for (const name of names) {
+          let channel = channels.get(name);
+          if (!channel) {
+            channel = createChannel();
+            channels.set(name, channel);
+          }
+          channel.register(session);
+        }
+        session.once("disconnected", () => open--);
+      },
+      () => res.destroy(),
+    );
+  });
+  return {
+    server,
+    publish(name, message) {
+      const channel = channels.get(name);
+      if (!channel) return;
+      channel.broadcast({ ...message, channel: name, ts: Date.now() });
+    },
+    connections: () => open,
+    publishErrors: () => 0,
+    async close() {},
+  };
+}
+
+function startSocketIo(): System {
+  const server = createServer();
+  const io = new SocketIoServer(server, {
+    transports: ["websocket"],
+    perMessageDeflate: false,
+    serveClient: false,
+  });
+  io.on("connection", (socket) => {
+    // Not `handshake.query`: Engine.IO keeps only the last of repeated parameters.
+    socket.join(channelsOf(socket.request.url));
+  });
+  return {
+    server,
+    publish(channel, message) {
+      io.to(channel).emit("message", { ...message, channel, ts: Date.now() });
+    },
+    connections: () => io.engine.clientsCount,
+    publishErrors: () => 0,
+    async close() {
+      await io.close();
+    },
+  };
+}
+
+function startBare(): System {
+  const members = new ChannelMap<ServerResponse>();
+  let open = 0;
+  let id = 0;
+  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    const channels = channelsOf(req.url);
+    res.writeHead(200, {
+      "content-type": "text/event-stream; charset=utf-8",
+      "cache-control": "no-cache",
+    });
+    res.write(": ok\n\n");
+    members.add(channels, res);
+    open++;
+    res.once("close", () => {
+      open--;
+      members.remove(channels, res);
+    });
+  });
+  return {
+    server,
+    publish(channel, message) {
+      const responses = members.byChannel.get(channel);
+      if (!responses) return;
+      id++;
+      const frame = Buffer.from(`id: ${id}\ndata: ${stamped(message, channel)}\n\n`);
+      for (const res of responses) res.write(frame);
+    },
+    connections: () => open,
+    publishErrors: () => 0,
+    async close() {},
+  };
+}

@@ -1,0 +1,145 @@
+/**
+ * The hub's live fan-out on sinks of its own: the events of one event-loop turn go to each
+ * stream in one write, shared by the streams of a channel, in seq order, once, with the
+ * slow-consumer bound still applied.
+ */
+import { afterEach, describe, expect, it } from "vitest";
+import { createHub, type Hub, type StreamSink } from "../src/hub.ts";
+import { createMemoryStore } from "../src/memory-store.ts";
+
+interface TestSink extends StreamSink {
+  chunks: Uint8Array[];
+  closed: boolean;
+  buffered: number;
+  /** The ids of the events written, in order. */
+  ids(): string[];
+}
+
+function sink(): TestSink {
+  const chunks: Uint8Array[] = [];
+  const made: TestSink = {
+    chunks,
+    closed: false,
+    buffered: 0,
+    write(chunk) {
+      chunks.push(chunk);
+    },
+    get bufferedBytes() {
+      return made.buffered;
+    },
+    drained: async () => {},
+    close() {
+      made.closed = true;
+    },
+    ids() {
+      const text = chunks.map((chunk) => Buffer.from(chunk).toString()).join("");
+      return [...text.matchAll(/^id: (.+)$/gm)].map((match) => match[1] as string);
+    },
+  };
+  return made;
+}
+
+let hub: Hub | undefined;
+afterEach(async () => {
+  await hub?.close();
+  hub = undefined;
+});
+
+function start(limits: { maxBufferedBytes?: number } = {}): Hub {
+  hub = createHub({ store: createMemoryStore(), limits });
+  return hub;
+}
+
+const open = (target: Hub, channels: string[], out: TestSink) =>
+  target.openStream({ channels, subject: "s" }, out);
+const message = (n: number) => ({ type: "data", data: { n } });
+const turn = () => new Promise((resolve) => setImmediate(resolve));
+
+describe("live fan-out", () => {
+  it("writes the events of one turn once per stream, the same buffer for every stream of a channel", async () => {
+    const target = start();
+    const sinks = [sink(), sink(), sink()];
+    for (const out of sinks) open(target, ["project.a"], out);
+    for (const out of sinks) out.chunks.length = 0;
+    const ids = await Promise.all(
+      [1, 2, 3, 4, 5].map((n) => target.publish("project.a", message(n))),
+    );
+    await turn();
+    for (const out of sinks) {
+      expect(out.chunks).toHaveLength(1);
+      expect(out.ids()).toEqual(ids);
+    }
+    expect(sinks[1]?.chunks[0]).toBe(sinks[0]?.chunks[0]);
+    const delivered = (await target.metrics.delivered.get()).values[0]?.value;
+    expect(delivered).toBe(15);
+  });
+
+  it("gives a stream on several channels the turn's events of all of them in one write, in seq order", async () => {
+    const target = start();
+    const both = sink();
+    const onlyA = sink();
+    open(target, ["project.a", "user.b"], both);
+    open(target, ["project.a"], onlyA);
+    both.chunks.length = 0;
+    onlyA.chunks.length = 0;
+    const ids: string[] = [];
+    for (const channel of ["project.a", "user.b", "project.a", "user.b"]) {
+      ids.push(await target.publish(channel, message(ids.length)));
+    }
+    // Awaiting each publish lets every one go out before the next; now one turn of four.
+    const sameTurn = await Promise.all(
+      ["user.b", "project.a", "user.b", "project.a"].map((channel, n) =>
+        target.publish(channel, message(n)),
+      ),
+    );
+    await turn();
+    expect(both.ids()).toEqual([...ids, ...sameTurn]);
+    expect(both.chunks).toHaveLength(5);
+    expect(onlyA.ids()).toEqual([ids[0], ids[2], sameTurn[1], sameTurn[3]]);
+  });
+
+  it("starts a stream opened without a cursor after what was published before it, even in the same turn", async () => {
+    const target = start();
+    const early = sink();
+    open(target, ["project.a"], early);
+    const before = target.publish("project.a", message(1));
+    const late = sink();
+    open(target, ["project.a"], late);
+    const after = target.publish("project.a", message(2));
+    const ids = await Promise.all([before, after]);
+    await turn();
+    expect(early.ids()).toEqual(ids);
+    expect(late.ids()).toEqual([ids[1]]);
+  });
+
+  it("drops a stream whose unsent bytes pass the bound at the turn's write, and only that one", async () => {
+    const target = start({ maxBufferedBytes: 1000 });
+    const slow = sink();
+    const fast = sink();
+    open(target, ["project.a"], slow);
+    open(target, ["project.a"], fast);
+    slow.buffered = 5000;
+    await Promise.all([1, 2, 3].map((n) => target.publish("project.a", message(n))));
+    await turn();
+    expect(slow.closed).toBe(true);
+    expect(fast.closed).toBe(false);
+    await target.publish("project.a", message(4));
+    await turn();
+    expect(fast.ids()).toHaveLength(4);
+    expect(slow.ids()).toHaveLength(3);
+    expect((await target.metrics.slowConsumersDropped.get()).values[0]?.value).toBe(1);
+  });
+
+  it("delivers once, with no gap, to a stream replaying history while the same turn publishes", async () => {
+    const target = start();
+    const first = await target.publish("project.a", message(0));
+    const replaying = sink();
+    target.openStream({ channels: ["project.a"], subject: "s", lastEventId: first }, replaying);
+    const live = await Promise.all([1, 2, 3].map((n) => target.publish("project.a", message(n))));
+    await turn();
+    await turn();
+    const more = await target.publish("project.a", message(4));
+    await turn();
+    expect(replaying.ids()).toEqual([...live, more]);
+  });
+});
