@@ -4,7 +4,7 @@ import { HeraldError } from "@herald/protocol";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { z } from "zod";
 import type { Database, FileRecord, MediaKind, TaskRecord } from "../db/types.ts";
-import { channelsOf, type GenerationEvents } from "../events.ts";
+import { channelsOf, type GenerationEvents, taskObject } from "../events.ts";
 import { STYLES } from "../render/index.ts";
 import { type Sessions, userChannel } from "../sessions.ts";
 import type { FileStorage } from "../storage.ts";
@@ -239,14 +239,10 @@ export function fileView(file: FileRecord) {
   };
 }
 
+/** A task as the API answers it: what its events carry, and when. */
 export function taskView(task: TaskRecord) {
   return {
-    id: task.id,
-    kind: task.kind,
-    status: task.status,
-    projectId: task.projectId,
-    fileId: task.fileId,
-    ...(task.error === undefined ? {} : { error: task.error }),
+    ...taskObject(task),
     createdAt: task.createdAt.toISOString(),
     updatedAt: task.updatedAt.toISOString(),
   };
