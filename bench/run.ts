@@ -284,7 +284,7 @@ async function fanoutRun(
       clientCpuPct: round1((window.cpuUs / 1000 / window.wallMs) * 100),
       serverCpuUsPerDelivery: round2(serverCpuUs / window.received),
       clientCpuUsPerDelivery: round2(window.cpuUs / window.received),
-      eventsPerSec: Math.round((serverStats[0]?.published ?? 0) - startStats.published) / wallS,
+      eventsPerSec: Math.round(((serverStats[0]?.published ?? 0) - startStats.published) / wallS),
       subscribers: open,
       clientProcesses: clients.length,
       serverProcesses: servers.length,

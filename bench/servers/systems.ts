@@ -95,11 +95,7 @@ async function startHerald(options: SystemOptions): Promise<System> {
     `${src}index.ts`
   )) as HubModule;
   const { createNodeHandler } = (await import(`${src}node.ts`)) as NodeModule;
-  const store = options.redis
-    ? await redisStore(src, options.redis)
-    : createMemoryStore(
-        process.env.BENCH_MAX_EVENTS ? { maxEvents: Number(process.env.BENCH_MAX_EVENTS) } : {},
-      );
+  const store = options.redis ? await redisStore(src, options.redis) : createMemoryStore();
   let errors = 0;
   const hub = createHub({
     store,

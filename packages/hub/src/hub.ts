@@ -109,8 +109,9 @@ const MAX_PENDING = 10_000;
 /**
  * Frames kept for replay: those of the latest events, which a reconnect storm replays to every
  * stream. Older ones are encoded again when replayed, rather than kept as long as their history:
- * a frame per stored event doubled what the history holds, and what the garbage collector
- * copies and marks (generation's p99 in docs/BENCHMARKS.md).
+ * a frame per stored event doubled what the history holds, and kept every frame alive long
+ * enough to be promoted, for the garbage collector to copy and mark (docs/BENCHMARKS.md,
+ * generation).
  */
 const FRAME_CACHE_EVENTS = 1024;
 
