@@ -94,7 +94,9 @@ async function startHerald(options: SystemOptions): Promise<System> {
   const { createHub, createJwtAuth, createMemoryStore } = (await import(
     `${src}index.ts`
   )) as HubModule;
-  const { createNodeHandler } = (await import(`${src}node.ts`)) as NodeModule;
+  const nodeAdapter = (await import(`${src}node.ts`)) as Partial<NodeModule>;
+  const { createNodeHandler, acceptEventStreams } = nodeAdapter;
+  if (!createNodeHandler) throw new Error(`${src}node.ts exports no createNodeHandler`);
   const store = options.redis ? await redisStore(src, options.redis) : createMemoryStore();
   let errors = 0;
   const hub = createHub({
@@ -116,6 +118,8 @@ async function startHerald(options: SystemOptions): Promise<System> {
       (error: unknown) => res.destroy(error instanceof Error ? error : new Error(String(error))),
     );
   });
+  // As a user mounts it; a baseline from before acceptEventStreams has only the handler.
+  acceptEventStreams?.(server, hub, { auth, operations: false });
   const token = await auth.sign({
     sub: "bench",
     channels: ["file.*", "user.*", "project.*"],

@@ -7,15 +7,22 @@
 import type { FastifyPluginAsync, onRequestAsyncHookHandler } from "fastify";
 import { createEventsHandler, type EventsHandlerOptions } from "./http.ts";
 import type { Hub } from "./hub.ts";
-import { sendNodeResponse, toHubRequest } from "./node.ts";
+import { acceptEventStreams, sendNodeResponse, toHubRequest } from "./node.ts";
 
 export interface HeraldPluginOptions extends EventsHandlerOptions {
   hub: Hub;
+  /**
+   * Take stream requests on fresh connections before Fastify sees them (`acceptEventStreams`),
+   * which saves most of an idle stream's memory (default true). Those requests then skip the
+   * app's own hooks and request log: set false where a global hook must see every stream.
+   */
+  acceptConnections?: boolean;
 }
 
 export const heraldPlugin: FastifyPluginAsync<HeraldPluginOptions> = async (fastify, options) => {
-  const { hub, ...handlerOptions } = options;
+  const { hub, acceptConnections = true, ...handlerOptions } = options;
   const handle = createEventsHandler(hub, handlerOptions);
+  if (acceptConnections) acceptEventStreams(fastify.server, hub, handlerOptions);
   const basePath = (options.basePath ?? "/api/v1/events").replace(/\/+$/, "");
 
   const takeOver: onRequestAsyncHookHandler = async (request, reply) => {

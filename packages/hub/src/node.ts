@@ -1,9 +1,17 @@
 /**
  * The Node `http` adapter: the fast path. `(req, res)` in, and `false` when the request is not
- * the hub's, so it fits in front of any other handler.
+ * the hub's, so it fits in front of any other handler; and `acceptEventStreams`, which takes
+ * streams on fresh connections before node:http parses them.
  */
-import type { IncomingMessage, ServerResponse } from "node:http";
+import {
+  type IncomingMessage,
+  maxHeaderSize,
+  type Server,
+  type ServerResponse,
+  STATUS_CODES,
+} from "node:http";
 import type { Socket } from "node:net";
+import { Server as TlsServer } from "node:tls";
 import { HeraldError } from "@herald/protocol";
 import {
   confirmStream,
@@ -12,7 +20,8 @@ import {
   type HubRequest,
   type HubResponse,
 } from "./http.ts";
-import type { Hub, OpenStream, StreamSink } from "./hub.ts";
+import type { Hub, OpenStream, StreamRequest, StreamSink } from "./hub.ts";
+import { headEnd, parsePlainGet, type RequestHead } from "./request-head.ts";
 
 export type NodeEventsHandler = (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
 
@@ -67,22 +76,179 @@ export function sendNodeResponse(
     return;
   }
   res.writeHead(200, answer.headers);
-  // Frames are small and latency matters more than packet count.
-  req.socket.setNoDelay(true);
-  req.socket.setTimeout(0);
-  const stream = hub.openStream(answer.request, new NodeSink(res));
-  // The client may have gone while its token was being checked.
-  if (res.closed) stream.close();
-  else {
-    openStreams.set(res, stream);
-    res.on("close", closeStream);
+  // Out now, so that every later byte can go to the socket behind the response's back.
+  res.flushHeaders();
+  const { socket } = res;
+  // No socket, or a closed one: the client went while its token was being checked.
+  if (!socket || res.closed) return;
+  openStream(hub, answer.request, socket, res.chunkedEncoding);
+}
+
+/**
+ * Takes the hub's streams on `server`'s new connections before node:http reads them, and hands
+ * every other connection to node:http untouched. An idle stream then holds a socket and the
+ * hub's own few objects, and none of node:http's per-connection state (its parser, request,
+ * response and their listeners): 5.5 KiB of heap per idle stream became about 1.5
+ * (docs/BENCHMARKS.md, connections).
+ *
+ * Only a connection whose first request is a plain `GET {basePath}…` over HTTP/1.1, without a
+ * body, is taken; the rest, and a stream asked for on a connection that served other requests
+ * first, go through node:http and the handler mounted there (`createNodeHandler` or the
+ * Fastify plugin), which answer the same way. Call it before `listen`, on an http (not https)
+ * server: TLS ends in front of it, at the proxy.
+ */
+export function acceptEventStreams(server: Server, hub: Hub, options: EventsHandlerOptions): void {
+  if (server instanceof TlsServer) {
+    throw new Error("acceptEventStreams reads plain HTTP/1.1: end TLS in front of this server");
+  }
+  const handle = createEventsHandler(hub, options);
+  const basePath = (options.basePath ?? "/api/v1/events").replace(/\/+$/, "");
+  const ours = Buffer.from(`GET ${basePath}`, "latin1");
+  // Set from createServer's options (undeclared in @types/node); past it node:http answers 431.
+  const maxHeadBytes = (server as { maxHeaderSize?: number }).maxHeaderSize ?? maxHeaderSize;
+  const nodeHttp = server.listeners("connection") as ((socket: Socket) => void)[];
+  server.removeAllListeners("connection");
+
+  /** The connections taken here and not handed over: node:http's own lists do not hold them. */
+  const held = new Set<Socket>();
+  function forget(this: Socket): void {
+    held.delete(this);
+  }
+  // What node:http's close functions do for its connections, done for these too: one that is
+  // still sending its head, or answered, is idle (`server.close()` ends those); a stream is not.
+  const closeIdle = server.closeIdleConnections.bind(server);
+  const closeAll = server.closeAllConnections.bind(server);
+  server.closeIdleConnections = () => {
+    for (const socket of held) if (!openStreams.has(socket)) socket.destroy();
+    closeIdle();
+  };
+  server.closeAllConnections = () => {
+    for (const socket of held) socket.destroy();
+    closeAll();
+  };
+
+  function handOver(socket: Socket, bytes: Buffer): void {
+    held.delete(socket);
+    socket.off("close", forget);
+    socket.off("error", ignoreSocketError);
+    // Paused so nothing is read between giving the bytes back and node:http listening.
+    socket.pause();
+    if (bytes.length > 0) socket.unshift(bytes);
+    for (const listener of nodeHttp) listener.call(server, socket);
+    socket.resume();
+  }
+
+  server.on("connection", (socket: Socket) => {
+    let bytes: Buffer = Buffer.alloc(0);
+    const stopReading = () => {
+      socket.off("data", onData);
+      socket.off("timeout", onTimeout);
+      socket.setTimeout(0);
+    };
+    const onTimeout = () => socket.destroy();
+    const onData = (chunk: Buffer) => {
+      bytes = bytes.length === 0 ? chunk : Buffer.concat([bytes, chunk]);
+      const end = headEnd(bytes);
+      const shown = Math.min(bytes.length, ours.length);
+      if (
+        bytes.compare(ours, 0, shown, 0, shown) !== 0 ||
+        (end < 0 && bytes.length > maxHeadBytes)
+      ) {
+        stopReading();
+        handOver(socket, bytes);
+        return;
+      }
+      if (end < 0) return;
+      stopReading();
+      const head = parsePlainGet(bytes.toString("latin1", 0, end));
+      if (!head || !isUnder(head.target, basePath)) {
+        handOver(socket, bytes);
+        return;
+      }
+      socket.pause();
+      serveStream(socket, head, bytes).catch((cause: unknown) => {
+        socket.destroy();
+        hub.reportError(
+          new HeraldError("internal", "the hub failed to answer a stream request", { cause }),
+        );
+      });
+    };
+    held.add(socket);
+    socket.once("close", forget);
+    // A connection reset: `close` follows, and whatever the connection held is let go there.
+    socket.on("error", ignoreSocketError);
+    socket.on("data", onData);
+    socket.setTimeout(server.headersTimeout || 60_000, onTimeout);
+  });
+
+  async function serveStream(socket: Socket, head: RequestHead, bytes: Buffer): Promise<void> {
+    const unconfirmed = await handle({
+      method: "GET",
+      url: requestUrl(head.target),
+      header: head.header,
+      readBody: async () => new Uint8Array(0),
+    });
+    if (socket.destroyed) return;
+    // A path that URL parsing led out of the hub's (a dot segment): node:http's to answer.
+    if (!unconfirmed) return handOver(socket, bytes);
+    const answer = confirmStream(hub, unconfirmed);
+    if (answer.kind === "body") {
+      const headers = {
+        ...answer.headers,
+        "content-length": String(Buffer.byteLength(answer.body)),
+      };
+      // One request per connection on this path: what follows is node:http's business elsewhere.
+      const response = responseHead(answer.status, { ...headers, connection: "close" });
+      socket.end(response + answer.body, () => socket.destroy());
+      return;
+    }
+    socket.write(responseHead(200, { ...answer.headers, "transfer-encoding": "chunked" }));
+    // What the client sends after its request means nothing to a stream; the end of it does.
+    socket.on("data", ignoreData);
+    socket.on("end", endSocket);
+    socket.resume();
+    openStream(hub, answer.request, socket, true);
   }
 }
 
-/** The stream of each open response, for the one `close` listener all of them share. */
-const openStreams = new WeakMap<ServerResponse, OpenStream>();
+function isUnder(target: string, basePath: string): boolean {
+  if (!target.startsWith(basePath)) return false;
+  const next = target.charAt(basePath.length);
+  return next === "" || next === "/" || next === "?";
+}
 
-function closeStream(this: ServerResponse): void {
+function responseHead(status: number, headers: Record<string, string>): string {
+  let head = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? "Unknown"}\r\ndate: ${new Date().toUTCString()}\r\n`;
+  for (const [name, value] of Object.entries(headers)) head += `${name}: ${value}\r\n`;
+  return `${head}\r\n`;
+}
+
+function ignoreData(): void {}
+
+function ignoreSocketError(): void {}
+
+function endSocket(this: Socket): void {
+  this.destroy();
+}
+
+/** Opens a stream whose head is out, on its socket, and closes it when the socket closes. */
+function openStream(hub: Hub, request: StreamRequest, socket: Socket, chunked: boolean): void {
+  // Frames are small and latency matters more than packet count.
+  socket.setNoDelay(true);
+  socket.setTimeout(0);
+  const stream = hub.openStream(request, new SocketSink(socket, chunked));
+  // The client may have gone while the stream opened.
+  if (socket.destroyed) stream.close();
+  else {
+    openStreams.set(socket, stream);
+    socket.once("close", closeStream);
+  }
+}
+
+/** The stream of each open socket, for the one `close` listener all of them share. */
+const openStreams = new WeakMap<Socket, OpenStream>();
+
+function closeStream(this: Socket): void {
   openStreams.get(this)?.close();
   openStreams.delete(this);
 }
@@ -94,49 +260,37 @@ function closeStream(this: ServerResponse): void {
  * once per buffer (the hub hands every stream of a channel the same one) and each stream costs
  * one `socket.write`. A class, not closures, keeps an idle stream's heap small.
  */
-class NodeSink implements StreamSink {
-  private readonly socket: Socket | null;
-  private readonly chunked: boolean;
-
-  constructor(private readonly res: ServerResponse) {
-    // Out now, so that every later byte can go to the socket behind the response's back.
-    res.flushHeaders();
-    this.socket = res.socket;
-    this.chunked = res.chunkedEncoding;
-  }
+class SocketSink implements StreamSink {
+  constructor(
+    private readonly socket: Socket,
+    /** Chunked transfer coding; not for an HTTP/1.0 client, whose body ends with the connection. */
+    private readonly chunked: boolean,
+  ) {}
 
   write(chunk: Uint8Array): void {
-    const { socket } = this;
-    if (!socket) {
-      this.res.write(chunk);
-      return;
-    }
-    if (socket.destroyed) return;
-    socket.write(this.chunked ? framed(chunk) : chunk);
+    if (!this.socket.destroyed) this.socket.write(this.chunked ? framed(chunk) : chunk);
   }
 
   get bufferedBytes(): number {
-    // The response's own unsent bytes plus its socket's, where it still has one.
-    return this.res.writableLength;
+    return this.socket.writableLength;
   }
 
   drained(): Promise<void> {
-    const { res } = this;
-    const emitter = this.socket ?? res;
+    const { socket } = this;
     return new Promise<void>((resolve) => {
-      if (res.closed || this.bufferedBytes === 0) return resolve();
+      if (socket.destroyed || socket.writableLength === 0) return resolve();
       const done = () => {
-        emitter.off("drain", done);
-        res.off("close", done);
+        socket.off("drain", done);
+        socket.off("close", done);
         resolve();
       };
-      emitter.on("drain", done);
-      res.on("close", done);
+      socket.on("drain", done);
+      socket.on("close", done);
     });
   }
 
   close(): void {
-    this.res.destroy();
+    this.socket.destroy();
   }
 }
 

@@ -11,7 +11,7 @@ import {
   type JwtAuth,
   type TokenClaims,
 } from "../../src/index.ts";
-import { createNodeHandler } from "../../src/node.ts";
+import { acceptEventStreams, createNodeHandler } from "../../src/node.ts";
 
 export const TEST_SECRET = "test-secret-that-is-long-enough-for-hs256!";
 
@@ -29,9 +29,16 @@ export interface TestHub {
   close(): Promise<void>;
 }
 
-export async function startTestHub(
-  options: Partial<HubOptions> & { store?: EventStore } = {},
-): Promise<TestHub> {
+export interface TestHubOptions extends Partial<HubOptions> {
+  store?: EventStore;
+  /**
+   * Take streams on fresh connections (`acceptEventStreams`) as well as through the handler
+   * (default true); false leaves every request to node:http and `createNodeHandler`.
+   */
+  acceptConnections?: boolean;
+}
+
+export async function startTestHub(options: TestHubOptions = {}): Promise<TestHub> {
   const auth = createJwtAuth({ secret: TEST_SECRET });
   const hub = createHub({ ...options, store: options.store ?? createMemoryStore() });
   const handle = createNodeHandler(hub, { auth });
@@ -45,6 +52,7 @@ export async function startTestHub(
       },
     );
   });
+  if (options.acceptConnections ?? true) acceptEventStreams(server, hub, { auth });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;
   const url = `http://127.0.0.1:${port}`;
