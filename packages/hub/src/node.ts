@@ -152,7 +152,7 @@ export function acceptEventStreams(server: Server, hub: Hub, options: EventsHand
       const shown = Math.min(bytes.length, ours.length);
       if (
         bytes.compare(ours, 0, shown, 0, shown) !== 0 ||
-        (end < 0 && bytes.length > maxHeadBytes)
+        (end < 0 ? bytes.length : end) > maxHeadBytes
       ) {
         stopReading();
         handOver(socket, bytes);

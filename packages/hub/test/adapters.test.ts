@@ -256,6 +256,20 @@ const transports: Record<string, () => Promise<Transport & { fastify?: FastifyAp
       },
     };
   },
+  async "the Fastify plugin without acceptConnections"() {
+    const { hub, auth, token } = await hubAndToken();
+    const app = await startFastify(hub, auth, false);
+    return {
+      hub,
+      token,
+      fastify: app,
+      ...overHttp(app.url),
+      async close() {
+        await hub.close();
+        await app.instance.close();
+      },
+    };
+  },
   async "the fetch handler behind a Node server"() {
     const { hub, auth, token } = await hubAndToken();
     const handler = createFetchHandler(hub, { auth });
@@ -284,8 +298,12 @@ const transports: Record<string, () => Promise<Transport & { fastify?: FastifyAp
       close: () => hub.close(),
     };
   },
-  async "the Node handler"() {
+  async "the Node handler and acceptEventStreams"() {
     const test = await startTestHub();
+    return { hub: test.hub, token: test.token, ...overHttp(test.url), close: () => test.close() };
+  },
+  async "the Node handler alone"() {
+    const test = await startTestHub({ acceptConnections: false });
     return { hub: test.hub, token: test.token, ...overHttp(test.url), close: () => test.close() };
   },
 };
@@ -297,7 +315,11 @@ interface FastifyApp {
   parsed: string[];
 }
 
-async function startFastify(hub: Hub, auth: JwtAuth): Promise<FastifyApp> {
+async function startFastify(
+  hub: Hub,
+  auth: JwtAuth,
+  acceptConnections = true,
+): Promise<FastifyApp> {
   const instance = Fastify();
   const parsed: string[] = [];
   instance.addHook("preParsing", async (request, _reply, payload) => {
@@ -306,7 +328,7 @@ async function startFastify(hub: Hub, auth: JwtAuth): Promise<FastifyApp> {
   });
   instance.get("/hello", async () => ({ hello: "world" }));
   instance.post("/echo", async (request) => ({ received: request.body }));
-  await instance.register(heraldPlugin, { hub, auth });
+  await instance.register(heraldPlugin, { hub, auth, acceptConnections });
   await instance.listen({ port: 0, host: "127.0.0.1" });
   const { port } = instance.server.address() as AddressInfo;
   return { instance, url: `http://127.0.0.1:${port}`, parsed };

@@ -12,7 +12,7 @@ import { ERROR_STATUS, type HeraldError, isValidChannel } from "@herald/protocol
 import fc from "fast-check";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { createHub, createJwtAuth, createMemoryStore, type Hub } from "../src/index.ts";
-import { createNodeHandler } from "../src/node.ts";
+import { acceptEventStreams, createNodeHandler } from "../src/node.ts";
 import { openRawStream, type RawEvent, type RawStream } from "./support/raw-sse.ts";
 import { TEST_SECRET } from "./support/server.ts";
 
@@ -49,6 +49,8 @@ beforeAll(async () => {
       (error: unknown) => res.destroy(error instanceof Error ? error : new Error(String(error))),
     );
   });
+  // As deployed: fresh connections asking for streams are read by the hub, the rest by node:http.
+  acceptEventStreams(server, hub, { auth });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   port = (server.address() as AddressInfo).port;
   url = `http://127.0.0.1:${port}`;
