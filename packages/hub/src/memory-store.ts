@@ -8,33 +8,43 @@ export interface MemoryStoreOptions extends HistoryLimits {
   sweepIntervalMs?: number;
 }
 
-interface KeptEvent extends StoredEvent {
-  readonly at: number;
-}
-
-/** One channel's history: an array used as a queue (a start index instead of `shift()`). */
+/**
+ * One channel's history, as parallel arrays used as queues (a start index instead of
+ * `shift()`). Not an object per event: the numbers sit unboxed in their arrays, so an event
+ * kept costs the garbage collector one string (its data) instead of an object, two strings and
+ * two boxed numbers, which it copied and marked at every collection while the history grew
+ * (docs/BENCHMARKS.md, generation). Events are made again as they are read.
+ */
 class ChannelHistory {
-  events: KeptEvent[] = [];
+  seqs: number[] = [];
+  data: string[] = [];
+  /** The message's `ts`. */
+  ts: number[] = [];
+  /** When the store took it, by the store's clock: what expiry goes by. */
+  at: number[] = [];
   start = 0;
   /** The highest seq this channel has dropped from its history. */
   trimmedSeq = 0;
 
   get size(): number {
-    return this.events.length - this.start;
+    return this.seqs.length - this.start;
   }
 
-  push(event: KeptEvent, limits: Required<HistoryLimits>, now: number): void {
-    this.events.push(event);
+  push(seq: number, data: string, ts: number, at: number, limits: Required<HistoryLimits>): void {
+    this.seqs.push(seq);
+    this.data.push(data);
+    this.ts.push(ts);
+    this.at.push(at);
     if (this.size > limits.maxEvents) this.dropFirst(this.size - limits.maxEvents);
-    this.expire(limits.maxAgeMs, now);
+    this.expire(limits.maxAgeMs, at);
   }
 
   expire(maxAgeMs: number, now: number): void {
     let count = 0;
     const oldest = now - maxAgeMs;
     while (
-      this.start + count < this.events.length &&
-      (this.events[this.start + count] as KeptEvent).at <= oldest
+      this.start + count < this.at.length &&
+      (this.at[this.start + count] as number) <= oldest
     ) {
       count++;
     }
@@ -42,23 +52,37 @@ class ChannelHistory {
   }
 
   /** Events with `seq > afterSeq`, found by binary search. */
-  after(afterSeq: number): KeptEvent[] {
+  after(afterSeq: number, channel: string, epoch: string): StoredEvent[] {
     let low = this.start;
-    let high = this.events.length;
+    let high = this.seqs.length;
     while (low < high) {
       const mid = (low + high) >>> 1;
-      if ((this.events[mid] as KeptEvent).seq <= afterSeq) low = mid + 1;
+      if ((this.seqs[mid] as number) <= afterSeq) low = mid + 1;
       else high = mid;
     }
-    return this.events.slice(low);
+    const events: StoredEvent[] = [];
+    for (let i = low; i < this.seqs.length; i++) {
+      const seq = this.seqs[i] as number;
+      events.push({
+        id: formatCursor({ epoch, seq }),
+        seq,
+        channel,
+        data: this.data[i] as string,
+        ts: this.ts[i] as number,
+      });
+    }
+    return events;
   }
 
   private dropFirst(count: number): void {
     this.start += count;
-    this.trimmedSeq = (this.events[this.start - 1] as KeptEvent).seq;
+    this.trimmedSeq = this.seqs[this.start - 1] as number;
     // Compact once the dead prefix outweighs the live part, so pushes stay amortised O(1).
-    if (this.start > 64 && this.start * 2 > this.events.length) {
-      this.events = this.events.slice(this.start);
+    if (this.start > 64 && this.start * 2 > this.seqs.length) {
+      this.seqs = this.seqs.slice(this.start);
+      this.data = this.data.slice(this.start);
+      this.ts = this.ts.slice(this.start);
+      this.at = this.at.slice(this.start);
       this.start = 0;
     }
   }
@@ -103,14 +127,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): EventStore 
     async append(channel, data, ts) {
       assertOpen();
       seq += 1;
-      const event: KeptEvent = {
-        id: formatCursor({ epoch, seq }),
-        seq,
-        channel,
-        data,
-        ts,
-        at: now(),
-      };
+      const event: StoredEvent = { id: formatCursor({ epoch, seq }), seq, channel, data, ts };
       let history = histories.get(channel);
       if (!history) {
         history = new ChannelHistory();
@@ -119,7 +136,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): EventStore 
         history.trimmedSeq = forgottenSeq;
         histories.set(channel, history);
       }
-      history.push(event, limits, event.at);
+      history.push(seq, data, ts, now(), limits);
       for (const listener of listeners) listener(event);
       return event;
     },
@@ -127,7 +144,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): EventStore 
       assertOpen();
       const at = now();
       const expired: string[] = [];
-      const found: KeptEvent[][] = [];
+      const found: StoredEvent[][] = [];
       for (const channel of channels) {
         const history = histories.get(channel);
         if (!history) {
@@ -136,11 +153,13 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): EventStore 
         }
         history.expire(limits.maxAgeMs, at);
         if (history.trimmedSeq > afterSeq) expired.push(channel);
-        const events = history.after(afterSeq);
+        const events = history.after(afterSeq, channel, epoch);
         if (events.length > 0) found.push(events);
       }
       const events =
-        found.length === 1 ? (found[0] as KeptEvent[]) : found.flat().sort((a, b) => a.seq - b.seq);
+        found.length === 1
+          ? (found[0] as StoredEvent[])
+          : found.flat().sort((a, b) => a.seq - b.seq);
       return { events, expired, head: seq };
     },
     async head() {
