@@ -168,6 +168,27 @@ interface ChannelState {
   written: number;
 }
 
+/**
+ * The message as it goes on the wire: the publisher's own object (not zod's copy, so its fields
+ * keep their order) with `channel` and `ts` last. Spliced into the publisher's JSON rather than
+ * spread into a new object first, which cost more than the serialising itself.
+ */
+function messageJson(message: object, channel: string, ts: number): string {
+  const plain =
+    !Object.hasOwn(message, "channel") &&
+    !Object.hasOwn(message, "ts") &&
+    // A spread copy loses a toJSON its prototype has: that message goes the general way.
+    typeof (message as { toJSON?: unknown }).toJSON !== "function";
+  if (plain) {
+    const json = JSON.stringify(message);
+    if (json.startsWith("{")) {
+      const fields = json.length > 2 ? `${json.slice(0, -1)},` : "{";
+      return `${fields}"channel":${JSON.stringify(channel)},"ts":${JSON.stringify(ts)}}`;
+    }
+  }
+  return JSON.stringify({ ...message, channel, ts });
+}
+
 export function createHub(options: HubOptions): Hub {
   const { store } = options;
   const limits = { ...DEFAULT_LIMITS, ...options.limits };
@@ -504,10 +525,9 @@ export function createHub(options: HubOptions): Hub {
       const check = checkPublishedMessage(message);
       if (!check.ok) throw new HeraldError("invalid_message", check.problem);
       const ts = now();
-      // The publisher's own object, not zod's copy: its fields keep their order on the wire.
       let data: string;
       try {
-        data = JSON.stringify({ ...(message as object), channel, ts });
+        data = messageJson(message as object, channel, ts);
       } catch (cause) {
         // Cycles and nesting deep enough to overflow the stack cannot go on the wire.
         throw new HeraldError(
@@ -516,7 +536,11 @@ export function createHub(options: HubOptions): Hub {
           { cause },
         );
       }
-      if (Buffer.byteLength(data) > limits.maxMessageBytes) {
+      // No UTF-16 unit takes more than 3 bytes of UTF-8: most messages need no counting.
+      if (
+        data.length * 3 > limits.maxMessageBytes &&
+        Buffer.byteLength(data) > limits.maxMessageBytes
+      ) {
         throw new HeraldError(
           "payload_too_large",
           `the message is ${Buffer.byteLength(data)} bytes of JSON; the limit is ${limits.maxMessageBytes}: send a reference to large data instead`,

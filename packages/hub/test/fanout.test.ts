@@ -3,6 +3,7 @@
  * stream in one write, shared by the streams of a channel, in seq order, once, with the
  * slow-consumer bound still applied.
  */
+import fc from "fast-check";
 import { afterEach, describe, expect, it } from "vitest";
 import { createHub, type Hub, type StreamSink } from "../src/hub.ts";
 import { createMemoryStore } from "../src/memory-store.ts";
@@ -141,5 +142,42 @@ describe("live fan-out", () => {
     const more = await target.publish("project.a", message(4));
     await turn();
     expect(replaying.ids()).toEqual([...live, more]);
+  });
+});
+
+describe("the data of a published event", () => {
+  it("is the publisher's object as JSON, its fields in its order, then channel and ts", async () => {
+    const hub = createHub({ store: createMemoryStore(), now: () => 1_700_000_000_123 });
+    const message = fc
+      .dictionary(fc.string(), fc.jsonValue(), { maxKeys: 8 })
+      .map((fields) => ({ ...fields, type: "data" }));
+    await fc.assert(
+      fc.asyncProperty(message, fc.boolean(), fc.boolean(), async (fields, channel, ts) => {
+        // Publishers may send channel and ts themselves: the hub's own values replace them.
+        const sent: Record<string, unknown> = { ...fields };
+        if (channel) sent.channel = "user.someone-else";
+        if (ts) sent.ts = 5;
+        const id = await hub.publish("file.f1", sent);
+        const { events } = await hub.store.read(["file.f1"], 0);
+        const data = events.find((event) => event.id === id)?.data;
+        expect(data).toBe(JSON.stringify({ ...sent, channel: "file.f1", ts: 1_700_000_000_123 }));
+      }),
+      { numRuns: 300 },
+    );
+    await hub.close();
+  });
+
+  it("leaves out a toJSON of the message's prototype, as a copy of its fields would", async () => {
+    const hub = createHub({ store: createMemoryStore(), now: () => 7 });
+    class Message {
+      type = "data";
+      toJSON() {
+        return { type: "not what was sent" };
+      }
+    }
+    await hub.publish("file.f1", new Message());
+    const { events } = await hub.store.read(["file.f1"], 0);
+    expect(events[0]?.data).toBe('{"type":"data","channel":"file.f1","ts":7}');
+    await hub.close();
   });
 });
