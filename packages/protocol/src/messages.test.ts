@@ -1,6 +1,14 @@
 import { readFileSync } from "node:fs";
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { checkPublishedMessage, type MessageCheck, messageSchema } from "./messages.ts";
+import {
+  checkPublishedMessage,
+  type KnownType,
+  type MessageCheck,
+  messageSchema,
+  objectSchemas,
+  publishedMessageSchema,
+} from "./messages.ts";
 
 const FIXTURE = new URL("../../../../shared/fixtures/legacy-ws-messages.jsonl", import.meta.url);
 const legacyMessages: unknown[] = readFileSync(FIXTURE, "utf8")
@@ -147,6 +155,81 @@ describe("messageSchema", () => {
     expect(messageSchema.safeParse({ type: "task", channel: "project.p1" }).success).toBe(false);
     expect(messageSchema.safeParse({ type: "task", channel: "project.p1", ts: "1" }).success).toBe(
       false,
+    );
+  });
+});
+
+describe("checkPublishedMessage's check without zod", () => {
+  /** The verdict of the schemas alone. */
+  function schemasSay(value: unknown): boolean {
+    const envelope = publishedMessageSchema.safeParse(value);
+    if (!envelope.success) return false;
+    const { type, object } = envelope.data;
+    const schema = Object.hasOwn(objectSchemas, type)
+      ? objectSchemas[type as KnownType]
+      : undefined;
+    return schema === undefined || object === undefined || schema.safeParse(object).success;
+  }
+
+  // Values that are right for some field and wrong for others, so messages land on both sides.
+  const value = fc.oneof(
+    fc.constantFrom("image", "video", "pending", "in_progress", "error", "history_expired"),
+    fc.constantFrom(0, 0.5, 1, -1, 2, -0, Number.NaN, Number.POSITIVE_INFINITY, 1e9),
+    fc.string({ maxLength: 3 }),
+    fc.constantFrom(undefined, null, true, [], {}, new Date(0), Object.create(null)),
+  );
+  const fieldNames = [
+    ...new Set(Object.values(objectSchemas).flatMap((schema) => Object.keys(schema.shape))),
+  ];
+  const object = fc.oneof(
+    fc.dictionary(fc.constantFrom(...fieldNames), value, { maxKeys: fieldNames.length }),
+    value,
+  );
+  const message = fc.record(
+    {
+      type: fc.oneof(
+        fc.constantFrom(...Object.keys(objectSchemas), "data", "scene", ""),
+        fc.string({ maxLength: 70 }),
+        value,
+      ),
+      object,
+      data: object,
+      error: value,
+      projectId: value,
+      requestId: value,
+    },
+    { requiredKeys: [] },
+  );
+
+  it("agrees with the schemas on every message", () => {
+    fc.assert(
+      fc.property(message, (sent) => {
+        expect(checkPublishedMessage(sent).ok).toBe(schemasSay(sent));
+      }),
+      { numRuns: 5000 },
+    );
+  });
+
+  it("agrees with the schemas on messages made to pass them, field by field", () => {
+    const good = {
+      task,
+      render_progress: { ...progress, stage: "denoise", etaMs: 0 },
+      render_result: { taskId: "t", fileId: "f", url: "/files/x", contentType: "image/png" },
+      file: { id: "f", type: "video", status: "ready", projectId: "p", width: 1, durationMs: 2 },
+      stream_reset: { reason: "unknown_cursor" },
+    } as const;
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...(Object.keys(good) as KnownType[])),
+        fc.array(fc.tuple(fc.constantFrom(...fieldNames, "other"), value), { maxLength: 2 }),
+        (type, changes) => {
+          const object: Record<string, unknown> = { ...good[type] };
+          for (const [field, changed] of changes) object[field] = changed;
+          const sent = { type, object, projectId: "p" };
+          expect(checkPublishedMessage(sent).ok).toBe(schemasSay(sent));
+        },
+      ),
+      { numRuns: 3000 },
     );
   });
 });
