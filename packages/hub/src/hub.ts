@@ -299,27 +299,38 @@ export function createHub(options: HubOptions): Hub {
     return events.length - skip;
   }
 
-  const stopListening = store.onEvent((event) => {
-    if (event.seq > announcedSeq) announcedSeq = event.seq;
-    const channel = byChannel.get(event.channel);
-    if (!channel) return;
-    for (const stream of channel.catchingUp) {
-      const pending = stream.pending as StoredEvent[];
-      if (pending.length < MAX_PENDING) pending.push(event);
-      else stream.pendingOverflowed = true;
-    }
-    if (channel.live.size === 0) return;
-    channel.events.push(event);
-    channel.frames.push(frameOf(event));
-    if (!channel.queued) {
-      channel.queued = true;
-      queue.push(channel);
-      if (!flushScheduled) {
-        flushScheduled = true;
-        queueMicrotask(flush);
+  const stopListening = store.onEvent(
+    (event) => {
+      if (event.seq > announcedSeq) announcedSeq = event.seq;
+      const channel = byChannel.get(event.channel);
+      if (!channel) return;
+      for (const stream of channel.catchingUp) {
+        const pending = stream.pending as StoredEvent[];
+        if (pending.length < MAX_PENDING) pending.push(event);
+        else stream.pendingOverflowed = true;
       }
-    }
-  });
+      if (channel.live.size === 0) return;
+      channel.events.push(event);
+      channel.frames.push(frameOf(event));
+      if (!channel.queued) {
+        channel.queued = true;
+        queue.push(channel);
+        if (!flushScheduled) {
+          flushScheduled = true;
+          queueMicrotask(flush);
+        }
+      }
+    },
+    () => {
+      // Events went by that this server's streams never got. Each client resumes from its last
+      // id when its stream ends, and catches up from the channels' history, or is told what
+      // history lost: closing every stream loses nothing, where keeping them open would.
+      for (const stream of [...streams]) {
+        closeStream(stream);
+        stream.sink.close();
+      }
+    },
+  );
 
   /**
    * Writes the turn's live events: per channel, its frames joined once and written once to

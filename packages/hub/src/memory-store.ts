@@ -208,6 +208,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): EventStore 
     async head() {
       return seq;
     },
+    // Every event is delivered as it is appended, in this process: this store never has a gap.
     onEvent(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);

@@ -414,10 +414,22 @@ export async function createRedisStore(options: RedisStoreOptions = {}): Promise
 
   // Live delivery, in seq order, through one queue (see the function's comment).
   const inbox: { epoch: string; event: StoredEvent }[] = [];
+  const gapListeners = new Set<(afterSeq: number, untilSeq: number) => void>();
   let catchUpWanted = false;
   let filling = false;
   let fillFailing = false;
   let retryTimer: NodeJS.Timeout | undefined;
+
+  /** Tells the gap listeners (and `onError`) that events went by unheard. */
+  function missed(afterSeq: number, untilSeq: number): void {
+    onError(
+      new HeraldError(
+        "unavailable",
+        `${untilSeq - afterSeq} events (after seq ${afterSeq}) were no longer in the Redis log when this server came back for them; listeners were told, so that hubs close their streams and clients resume from the channels' history: raise logMaxEvents`,
+      ),
+    );
+    for (const onGap of gapListeners) onGap(afterSeq, untilSeq);
+  }
 
   function deliver(event: StoredEvent, ofEpoch: string): void {
     delivered = event.seq;
@@ -453,6 +465,8 @@ export async function createRedisStore(options: RedisStoreOptions = {}): Promise
       for (const [id, list] of entries) {
         const seq = seqOfId(id);
         if (seq <= delivered || closed) continue;
+        // The log was trimmed past what this server delivered last.
+        if (seq > delivered + 1 && logEpoch === deliveredEpoch) missed(delivered, seq - 1);
         const fields = fieldsOf(list, "a log entry");
         const channel = fields.get("c");
         const data = fields.get("d");
@@ -474,16 +488,10 @@ export async function createRedisStore(options: RedisStoreOptions = {}): Promise
     const next = inbox[0];
     if (!next || next.event.seq <= delivered + 1) return;
     await fillFromLog(next.epoch, next.event.seq - 1);
-    const missing = next.event.seq - 1 - delivered;
     // A new epoch starts its sequence with a jump; within one, a hole means the log was
     // trimmed before this server came back for it.
-    if (missing > 0 && next.epoch === deliveredEpoch) {
-      onError(
-        new HeraldError(
-          "unavailable",
-          `${missing} events (after seq ${delivered}) were no longer in the Redis log when this server came back for them; open streams missed them: raise logMaxEvents`,
-        ),
-      );
+    if (next.event.seq > delivered + 1 && next.epoch === deliveredEpoch) {
+      missed(delivered, next.event.seq - 1);
     }
     // Whatever is missing is not coming: let the next event through.
     if (next.event.seq > delivered + 1) delivered = next.event.seq - 1;
@@ -718,10 +726,12 @@ export async function createRedisStore(options: RedisStoreOptions = {}): Promise
       }
     },
 
-    onEvent(listener) {
+    onEvent(listener, onGap) {
       listeners.add(listener);
+      if (onGap) gapListeners.add(onGap);
       return () => {
         listeners.delete(listener);
+        if (onGap) gapListeners.delete(onGap);
       };
     },
 

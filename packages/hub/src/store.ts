@@ -36,9 +36,15 @@ export interface EventStore {
   head(): Promise<number>;
   /**
    * Calls `listener` for every event appended to this store by any server, in sequence order.
-   * Returns the function that stops it.
+   * Calls `onGap`, if given, where the store finds it cannot deliver some events to its
+   * listeners (the Redis store's log no longer held events its subscriber missed): the events
+   * after `afterSeq` up to `untilSeq` went by unheard, though the channels' history may hold
+   * them. Returns the function that stops both.
    */
-  onEvent(listener: (event: StoredEvent) => void): () => void;
+  onEvent(
+    listener: (event: StoredEvent) => void,
+    onGap?: (afterSeq: number, untilSeq: number) => void,
+  ): () => void;
   /** Resolves while the store answers; rejects with the reason otherwise (for `/readyz`). */
   check(): Promise<void>;
   close(): Promise<void>;

@@ -221,6 +221,47 @@ describe("redis store", () => {
     }
   });
 
+  it("closes its streams when the log lost events its subscriber missed, and they resume from history", async () => {
+    const prefix = newPrefix();
+    const port = Number(new URL(REDIS_URL).port || 6379);
+    const proxy = await startTcpProxy(port);
+    try {
+      const direct = await openStore({ keyPrefix: prefix, logMaxEvents: 5 });
+      const cut = await openStore({
+        keyPrefix: prefix,
+        logMaxEvents: 5,
+        url: `redis://127.0.0.1:${proxy.port}`,
+      });
+      const hub = await startHub(cut);
+      const stream = await openStream(hub, "/api/v1/events/project.p1");
+      const sent = [(await direct.append("project.p1", JSON.stringify(message(0)), 0)).id];
+      await stream.until((s) => s.events.length === 1, "the first event");
+
+      proxy.cutOff();
+      // Published while the hub's store has no subscriber, far more than its log keeps (Redis
+      // trims it in whole nodes of 100 entries): the log can no longer bring the first of them,
+      // the channel's history still can.
+      for (let n = 1; n <= 300; n++) {
+        sent.push((await direct.append("project.p1", JSON.stringify(message(n)), n)).id);
+      }
+      proxy.resume();
+      // Without the gap signal the stream would stay open and skip what the log lost.
+      await stream.ended;
+      expect(stream.events.map((event) => event.id)).toEqual(sent.slice(0, 1));
+      expect(reported.map((error) => error.message)).toContainEqual(
+        expect.stringMatching(/^\d+ events \(after seq \d+\) were no longer in the Redis log/),
+      );
+
+      const resumed = await openStream(hub, "/api/v1/events/project.p1", {
+        "last-event-id": sent[0] as string,
+      });
+      await resumed.until((s) => s.events.length === 300, "the 300 events it missed");
+      expect(resumed.events.map((event) => event.id)).toEqual(sent.slice(1));
+    } finally {
+      await proxy.close();
+    }
+  });
+
   it("carries an event published on one hub to a stream on another, and resumes there exactly", async () => {
     const prefix = newPrefix();
     const hubA = await startHub(await openStore({ keyPrefix: prefix }));
