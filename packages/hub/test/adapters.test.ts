@@ -241,35 +241,24 @@ async function bridge(
   }
 }
 
+async function fastifyTransport(acceptConnections: boolean) {
+  const { hub, auth, token } = await hubAndToken();
+  const app = await startFastify(hub, auth, acceptConnections);
+  return {
+    hub,
+    token,
+    fastify: app,
+    ...overHttp(app.url),
+    async close() {
+      await hub.close();
+      await app.instance.close();
+    },
+  };
+}
+
 const transports: Record<string, () => Promise<Transport & { fastify?: FastifyApp }>> = {
-  async "the Fastify plugin"() {
-    const { hub, auth, token } = await hubAndToken();
-    const app = await startFastify(hub, auth);
-    return {
-      hub,
-      token,
-      fastify: app,
-      ...overHttp(app.url),
-      async close() {
-        await hub.close();
-        await app.instance.close();
-      },
-    };
-  },
-  async "the Fastify plugin without acceptConnections"() {
-    const { hub, auth, token } = await hubAndToken();
-    const app = await startFastify(hub, auth, false);
-    return {
-      hub,
-      token,
-      fastify: app,
-      ...overHttp(app.url),
-      async close() {
-        await hub.close();
-        await app.instance.close();
-      },
-    };
-  },
+  "the Fastify plugin": () => fastifyTransport(true),
+  "the Fastify plugin without acceptConnections": () => fastifyTransport(false),
   async "the fetch handler behind a Node server"() {
     const { hub, auth, token } = await hubAndToken();
     const handler = createFetchHandler(hub, { auth });
