@@ -198,3 +198,48 @@ export function useFocusOnProblem<V extends CommonValues>(
     if (element instanceof HTMLElement) element.focus();
   }, [idPrefix, field, message]);
 }
+
+/** A number a generator takes within the server's range, with the range as its hint. */
+export function RangeField<V extends CommonValues, K extends keyof V & string>({
+  idPrefix,
+  form,
+  name,
+  label,
+  unit,
+  range,
+  step,
+}: {
+  idPrefix: string;
+  form: FormState<V> & { values: Record<K, string> };
+  name: K;
+  label: string;
+  /** What the numbers count, for the hint: "Seconds". */
+  unit: string;
+  range: { min: number; max: number; default: number } | undefined;
+  step: number;
+}): ReactNode {
+  const id = `${idPrefix}-${name}`;
+  const error = errorFor(form, name);
+  return (
+    <Field
+      id={id}
+      label={label}
+      error={error}
+      hint={range ? `${unit}, ${range.min} to ${range.max}` : undefined}
+    >
+      <input
+        id={id}
+        name={name}
+        type="number"
+        inputMode={Number.isInteger(step) ? "numeric" : "decimal"}
+        min={range?.min}
+        max={range?.max}
+        step={step}
+        placeholder={range ? String(range.default) : ""}
+        value={form.values[name]}
+        onChange={(event) => form.set(name, event.target.value as V[K])}
+        {...describedBy(id, error, range !== undefined)}
+      />
+    </Field>
+  );
+}
