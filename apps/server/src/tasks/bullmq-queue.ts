@@ -3,7 +3,8 @@
  * because Herald already needs Redis to scale out and BullMQ's locks give what a 202 promises:
  * a task accepted by any server runs on one worker at a time, and when the server running it
  * dies its lock lapses and another server takes it up (within LOCK_MS + STALLED_CHECK_MS).
- * Cancels reach whichever server runs the task over a Redis pub/sub channel.
+ * Cancels reach whichever server runs the task over a Redis pub/sub channel, and that server
+ * answers on another once the task has stopped, so the canceller's events come after its last.
  */
 import { Queue, Worker } from "bullmq";
 import { Redis } from "ioredis";
@@ -13,6 +14,11 @@ const QUEUE_NAME = "herald-tasks";
 /** A worker that stops renewing its lock for this long is taken for dead. */
 const LOCK_MS = 10_000;
 const STALLED_CHECK_MS = 5_000;
+/**
+ * How long a cancel waits for the server running the task to say it has stopped. A live server
+ * stops a render within a second; one that does not answer is dead and publishes nothing more.
+ */
+const STOP_ANSWER_MS = 5_000;
 
 /** Thrown by the processor when this server stops mid-task, so BullMQ hands the job on. */
 class HandedOver extends Error {
@@ -35,7 +41,10 @@ export async function createBullMqQueue(options: {
   const cancelPublisher = connect();
   const cancelSubscriber = connect();
   const cancelChannel = `${prefix}:cancel`;
+  const stoppedChannel = `${prefix}:stopped`;
   const running = new Map<string, { controller: AbortController; done: Promise<void> }>();
+  /** Cancels waiting for the server running their task to answer that it has stopped. */
+  const awaitingStop = new Map<string, Set<() => void>>();
   let stopping = false;
 
   const queue = new Queue(QUEUE_NAME, { connection: queueConnection, prefix });
@@ -76,10 +85,40 @@ export async function createBullMqQueue(options: {
   });
   worker.on("error", (error) => options.onError("(worker)", error));
 
-  await cancelSubscriber.subscribe(cancelChannel);
-  cancelSubscriber.on("message", (_channel: string, taskId: string) => {
-    running.get(taskId)?.controller.abort("cancelled");
+  await cancelSubscriber.subscribe(cancelChannel, stoppedChannel);
+  cancelSubscriber.on("message", (channel: string, taskId: string) => {
+    if (channel === stoppedChannel) {
+      for (const answer of awaitingStop.get(taskId) ?? []) answer();
+      return;
+    }
+    const task = running.get(taskId);
+    if (!task) return;
+    task.controller.abort("cancelled");
+    task.done
+      .then(() => cancelPublisher.publish(stoppedChannel, taskId))
+      .catch((error: unknown) => options.onError(taskId, error));
   });
+
+  /** Resolves when a server says `taskId` has stopped, or after STOP_ANSWER_MS. */
+  function stopAnswer(taskId: string): { promise: Promise<void>; forget(): void } {
+    let answer = () => {};
+    let timer: NodeJS.Timeout | undefined;
+    const promise = new Promise<void>((resolve) => {
+      answer = resolve;
+      timer = setTimeout(resolve, STOP_ANSWER_MS);
+    });
+    const waiting = awaitingStop.get(taskId) ?? new Set();
+    waiting.add(answer);
+    awaitingStop.set(taskId, waiting);
+    return {
+      promise,
+      forget() {
+        clearTimeout(timer);
+        waiting.delete(answer);
+        if (waiting.size === 0) awaitingStop.delete(taskId);
+      },
+    };
+  }
 
   return {
     async enqueue(taskId) {
@@ -100,12 +139,18 @@ export async function createBullMqQueue(options: {
       const job = await queue.getJob(taskId);
       if (job && (await job.isWaiting()))
         await job.remove().catch((error: unknown) => options.onError(taskId, error));
-      await cancelPublisher.publish(cancelChannel, taskId);
-      // Where it runs here, wait for it to stop so the caller's events come after its last.
+      // Wait for it to stop, here or on another server, so the caller's events come after its
+      // last. Listening starts before the cancel is sent, so the answer cannot be missed.
       const local = running.get(taskId);
+      const stopped = !local && job && (await job.isActive()) ? stopAnswer(taskId) : undefined;
+      await cancelPublisher.publish(cancelChannel, taskId);
       if (local) {
         local.controller.abort("cancelled");
         await local.done;
+      }
+      if (stopped) {
+        await stopped.promise;
+        stopped.forget();
       }
     },
     async close() {
