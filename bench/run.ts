@@ -10,7 +10,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
 import { cpus, loadavg, release, totalmem } from "node:os";
-import { dirname, resolve } from "node:path";
+import { dirname, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import {
@@ -93,6 +93,27 @@ const results: {
   ratios: Record<string, number>;
   targets: Record<string, { target: string; value: string; met: boolean | null }>;
 } = { machine: machine(), config, scenarios: {}, ratios: {}, targets: {} };
+
+/**
+ * The JSON file: `scenarios` names only the systems compared (herald and its peers); a
+ * baseline's figures go under `baseline`, by scenario, so that readers of `scenarios` never
+ * meet a system they do not know.
+ */
+function asWritten() {
+  if (!baseline) return results;
+  const scenarios: typeof results.scenarios = {};
+  const measured: Record<string, Figures> = {};
+  for (const [name, bySystem] of Object.entries(results.scenarios)) {
+    const { "herald-baseline": figures, ...compared } = bySystem;
+    scenarios[name as ScenarioName] = compared;
+    if (figures) measured[name] = figures;
+  }
+  return {
+    ...results,
+    scenarios,
+    baseline: { src: relative(ROOT, baseline), scenarios: measured },
+  };
+}
 
 process.on("SIGINT", () => {
   killAll();
@@ -813,13 +834,16 @@ async function main(): Promise<void> {
       else await redis2();
     }
   } finally {
-    if (!redisSkip) await cleanRedis().catch(() => {});
+    if (!redisSkip)
+      await cleanRedis().catch((error: unknown) =>
+        log(`could not delete the run's Redis keys: ${String(error)}`),
+      );
     killAll();
   }
   judge();
   results.machine.durationS = Math.round((Date.now() - started) / 1000);
   mkdirSync(dirname(outFile), { recursive: true });
-  writeFileSync(outFile, `${JSON.stringify(results, null, 2)}\n`);
+  writeFileSync(outFile, `${JSON.stringify(asWritten(), null, 2)}\n`);
   process.stdout.write(table());
   process.stdout.write(`\nwritten to ${outFile} in ${results.machine.durationS} s\n`);
 }
