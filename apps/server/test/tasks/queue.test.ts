@@ -14,17 +14,22 @@ import { createTestServices, type TestServices } from "../support/services.ts";
 type Log = string[];
 
 /**
- * A task that runs until aborted and then takes a while to stop, as a render flushing its
- * last progress does. Its start is reported through `started`.
+ * Tasks that run until aborted and then take a while to stop, as a render flushing its last
+ * progress does. `firstStart` resolves with the server that started one first.
  */
-function slowToStop(server: string, log: Log, started: (server: string) => void): TaskHandler {
-  return async (taskId, signal) => {
-    log.push(`${server} runs ${taskId}`);
-    started(server);
-    if (!signal.aborted) await once(signal, "abort");
-    await delay(100);
-    log.push(`${server} stopped ${taskId}`);
-  };
+function slowToStop(log: Log) {
+  let started = (_server: string) => {};
+  const firstStart = new Promise<string>((resolve) => (started = resolve));
+  const on =
+    (server: string): TaskHandler =>
+    async (taskId, signal) => {
+      log.push(`${server} runs ${taskId}`);
+      started(server);
+      if (!signal.aborted) await once(signal, "abort");
+      await delay(100);
+      log.push(`${server} stopped ${taskId}`);
+    };
+  return { firstStart, on };
 }
 
 function failOnError(taskId: string, error: unknown): void {
@@ -32,35 +37,33 @@ function failOnError(taskId: string, error: unknown): void {
 }
 
 describe("in-process queue", () => {
-  it("resolves a cancel only after the running task has stopped", async () => {
-    const log: Log = [];
-    let started = (_server: string) => {};
-    const running = new Promise<string>((resolve) => (started = resolve));
+  function inProcess(log: Log) {
+    const tasks = slowToStop(log);
     const queue = createInProcessQueue({
       concurrency: 1,
-      handler: slowToStop("here", log, started),
+      handler: tasks.on("here"),
       onError: failOnError,
     });
+    onTestFinished(() => queue.close());
+    return { queue, firstStart: tasks.firstStart };
+  }
+
+  it("resolves a cancel only after the running task has stopped", async () => {
+    const log: Log = [];
+    const { queue, firstStart } = inProcess(log);
     await queue.enqueue("t1");
-    await running;
+    await firstStart;
     await queue.cancel("t1");
     log.push("cancel resolved");
     expect(log).toEqual(["here runs t1", "here stopped t1", "cancel resolved"]);
-    await queue.close();
   });
 
   it("never runs a task cancelled while it waits", async () => {
     const log: Log = [];
-    let started = (_server: string) => {};
-    const running = new Promise<string>((resolve) => (started = resolve));
-    const queue = createInProcessQueue({
-      concurrency: 1,
-      handler: slowToStop("here", log, started),
-      onError: failOnError,
-    });
+    const { queue, firstStart } = inProcess(log);
     await queue.enqueue("first");
     await queue.enqueue("second");
-    await running;
+    await firstStart;
     await queue.cancel("second");
     await queue.close();
     expect(log).toEqual(["here runs first", "here stopped first"]);
@@ -80,8 +83,7 @@ describe("BullMQ queue on two servers", () => {
   /** Two queues sharing a Redis prefix of this test's own, so no test sees another's jobs. */
   async function twoServers(log: Log) {
     run++;
-    let started = (_server: string) => {};
-    const runner = new Promise<string>((resolve) => (started = resolve));
+    const tasks = slowToStop(log);
     const queues = new Map<string, TaskQueue>();
     for (const server of ["a", "b"]) {
       queues.set(
@@ -90,7 +92,7 @@ describe("BullMQ queue on two servers", () => {
           redisUrl: services.redisUrl,
           prefix: `${services.redisPrefix}bull-${run}`,
           concurrency: 1,
-          handler: slowToStop(server, log, started),
+          handler: tasks.on(server),
           onError: failOnError,
         }),
       );
@@ -98,7 +100,7 @@ describe("BullMQ queue on two servers", () => {
     onTestFinished(async () => {
       await Promise.all([...queues.values()].map((q) => q.close()));
     });
-    return { runner, of: (server: string) => queues.get(server) as TaskQueue };
+    return { runner: tasks.firstStart, of: (server: string) => queues.get(server) as TaskQueue };
   }
 
   it("resolves a cancel sent from the other server only after the task has stopped there", async () => {
