@@ -240,6 +240,26 @@ function sumReports(reports: readonly ClientReport[]) {
   };
 }
 
+/**
+ * The figures every delivery scenario reports, from what the generators received in a window
+ * and the server CPU time spent over `server.wallMs`.
+ */
+function deliveryFigures(
+  received: ReturnType<typeof sumReports>,
+  server: { cpuUs: number; wallMs: number },
+) {
+  return {
+    deliveriesPerSec: Math.round(received.received / (received.wallMs / 1000)),
+    p50Ms: received.latency.p50Ms,
+    p99Ms: received.latency.p99Ms,
+    maxMs: received.latency.maxMs,
+    serverCpuPct: round1((server.cpuUs / 1000 / server.wallMs) * 100),
+    clientCpuPct: round1((received.cpuUs / 1000 / received.wallMs) * 100),
+    serverCpuUsPerDelivery: round2(server.cpuUs / received.received),
+    clientCpuUsPerDelivery: round2(received.cpuUs / received.received),
+  };
+}
+
 /** One flow-controlled fan-out run: deliveries per second, latency, CPU on both sides. */
 async function fanoutRun(
   system: SystemName,
@@ -297,14 +317,7 @@ async function fanoutRun(
     const serverWallMs = Math.max(...serverStats.map((s) => s.wallMs));
     const open = final.open;
     return {
-      deliveriesPerSec: Math.round(window.received / wallS),
-      p50Ms: window.latency.p50Ms,
-      p99Ms: window.latency.p99Ms,
-      maxMs: window.latency.maxMs,
-      serverCpuPct: round1((serverCpuUs / 1000 / serverWallMs) * 100),
-      clientCpuPct: round1((window.cpuUs / 1000 / window.wallMs) * 100),
-      serverCpuUsPerDelivery: round2(serverCpuUs / window.received),
-      clientCpuUsPerDelivery: round2(window.cpuUs / window.received),
+      ...deliveryFigures(window, { cpuUs: serverCpuUs, wallMs: serverWallMs }),
       eventsPerSec: Math.round(((serverStats[0]?.published ?? 0) - startStats.published) / wallS),
       subscribers: open,
       clientProcesses: clients.length,
@@ -386,13 +399,7 @@ async function generation() {
       const final = sumReports(await Promise.all(clients.map((client) => client.report())));
       const window = sumReports(reports);
       scenario[system] = {
-        deliveriesPerSec: Math.round(window.received / (window.wallMs / 1000)),
-        p50Ms: window.latency.p50Ms,
-        p99Ms: window.latency.p99Ms,
-        maxMs: window.latency.maxMs,
-        serverCpuPct: round1((stats.cpuUs / 1000 / stats.wallMs) * 100),
-        clientCpuPct: round1((window.cpuUs / 1000 / window.wallMs) * 100),
-        serverCpuUsPerDelivery: round2(stats.cpuUs / window.received),
+        ...deliveryFigures(window, stats),
         eventsPerSec: Math.round((stats.published - start.published) / (stats.wallMs / 1000)),
         subscribers: final.open,
         published,
@@ -570,12 +577,7 @@ async function reconnectStorm(system: SystemName) {
       await Promise.all(clients.map((client) => client.report({ op: "sequence", n: published }))),
     );
     const figures: Figures = {
-      deliveriesPerSec: Math.round(final.received / (final.wallMs / 1000)),
-      p50Ms: final.latency.p50Ms,
-      p99Ms: final.latency.p99Ms,
-      maxMs: final.latency.maxMs,
-      serverCpuPct: round1((stats.cpuUs / 1000 / stats.wallMs) * 100),
-      clientCpuPct: round1((final.cpuUs / 1000 / final.wallMs) * 100),
+      ...deliveryFigures(final, stats),
       subscribers,
       reconnected: reports.reduce((sum, r) => sum + r.reconnected, 0),
       caughtUpMs,
