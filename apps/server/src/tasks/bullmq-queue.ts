@@ -143,14 +143,15 @@ export async function createBullMqQueue(options: {
       // last. Listening starts before the cancel is sent, so the answer cannot be missed.
       const local = running.get(taskId);
       const stopped = !local && job && (await job.isActive()) ? stopAnswer(taskId) : undefined;
-      await cancelPublisher.publish(cancelChannel, taskId);
-      if (local) {
-        local.controller.abort("cancelled");
-        await local.done;
-      }
-      if (stopped) {
-        await stopped.promise;
-        stopped.forget();
+      try {
+        await cancelPublisher.publish(cancelChannel, taskId);
+        if (local) {
+          local.controller.abort("cancelled");
+          await local.done;
+        }
+        await stopped?.promise;
+      } finally {
+        stopped?.forget();
       }
     },
     async close() {
