@@ -13,6 +13,7 @@ import { cpus, loadavg, release, totalmem } from "node:os";
 import { dirname, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { deleteKeys } from "../packages/hub/test/support/redis-server.ts";
 import {
   type ClientHandle,
   killAll,
@@ -635,12 +636,7 @@ async function cleanRedis(): Promise<void> {
   const redis = new Redis(config.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
   try {
     await redis.connect();
-    let cursor = "0";
-    do {
-      const [next, keys] = await redis.scan(cursor, "MATCH", `${redisPrefix}*`, "COUNT", 1000);
-      cursor = next;
-      if (keys.length > 0) await redis.unlink(...keys);
-    } while (cursor !== "0");
+    await deleteKeys(redis, redisPrefix);
   } finally {
     redis.disconnect();
   }

@@ -5,6 +5,7 @@
 import { randomBytes } from "node:crypto";
 import { Redis } from "ioredis";
 import pg from "pg";
+import { deleteKeys } from "../../../../packages/hub/test/support/redis-server.ts";
 
 const ADMIN_URL = process.env.HERALD_TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
 const REDIS_URL = process.env.HERALD_TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
@@ -44,12 +45,7 @@ export async function createTestServices(): Promise<TestServices> {
     redisUrl: REDIS_URL,
     redisPrefix,
     async remove() {
-      let cursor = "0";
-      do {
-        const [next, keys] = await redis.scan(cursor, "MATCH", `${redisPrefix}*`, "COUNT", 1000);
-        if (keys.length > 0) await redis.del(...keys);
-        cursor = next;
-      } while (cursor !== "0");
+      await deleteKeys(redis, redisPrefix);
       await redis.quit();
       const cleanup = new pg.Client({ connectionString: ADMIN_URL });
       await cleanup.connect();
