@@ -5,7 +5,9 @@
 
 export type ReactErrorCode =
   /** A hook that needs the events client ran outside `<HeraldProvider>`. */
-  "no_provider";
+  | "no_provider"
+  /** `useEventsClient()` ran during server rendering, where the provider makes no client. */
+  | "no_client_on_server";
 
 export class HeraldReactError extends Error {
   override readonly name = "HeraldReactError";
