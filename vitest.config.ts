@@ -17,6 +17,7 @@ export default defineConfig({
       "apps/*/test/**/*.test.ts",
       "apps/*/src/**/*.test.ts",
       "e2e/**/*.test.ts",
+      "test/**/*.test.ts",
     ],
     testTimeout: 30_000,
     hookTimeout: 30_000,

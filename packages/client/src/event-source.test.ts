@@ -3,8 +3,8 @@ import { afterEach, describe, expect, expectTypeOf, it, vi } from "vitest";
 import { fakeEventSources } from "../test/fake-event-source.ts";
 import type { StreamFailure } from "./errors.ts";
 import {
-  createSourceFetch,
   chooseEventSource,
+  createSourceFetch,
   type EventSourceConstructor,
   errorEventDetails,
   supportsFetchOption,

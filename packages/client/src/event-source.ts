@@ -5,8 +5,9 @@
  * (https://html.spec.whatwg.org/multipage/server-sent-events.html#the-eventsource-interface),
  * plus the `eventsource` package's `fetch` option and the `code` of its error events.
  */
-import { loadEventSourcePackage } from "#eventsource-package";
+
 import type { FetchLike, FetchLikeResponse } from "eventsource";
+import { loadEventSourcePackage } from "#eventsource-package";
 import {
   describeError,
   failureFromResponse,

@@ -35,8 +35,8 @@ import {
 } from "./errors.ts";
 import {
   CLOSED,
-  createSourceFetch,
   chooseEventSource,
+  createSourceFetch,
   type EventSourceConstructor,
   type EventSourceInitLike,
   type EventSourceLike,
