@@ -9,6 +9,7 @@ export default defineConfig({
   resolve: { conditions: [SOURCE, ...defaultClientConditions] },
   ssr: { resolve: { conditions: [SOURCE, ...defaultServerConditions] } },
   test: {
+    globalSetup: ["test/build-once.ts"],
     include: [
       "packages/*/src/**/*.test.ts",
       "packages/*/src/**/*.test.tsx",
