@@ -78,6 +78,8 @@ beforeAll(async () => {
       ...packed.map((p) => p.tarball),
       "react@^19",
       "react-dom@^19",
+      // The optional peer @herald/hub/redis needs.
+      "ioredis@^6",
     ],
     { cwd: consumer, env: plainEnv(), maxBuffer: 16 * 1024 * 1024 },
   );
