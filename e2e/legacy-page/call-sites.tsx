@@ -87,7 +87,7 @@ export function VideoGenerator({ fileId, requestId }: { fileId: string; requestI
   return (
     <div>
       <progress data-testid="video-progress" value={progress} max={100} />
-      {url ? <video data-testid="video-result" src={url} /> : null}
+      {url ? <video data-testid="video-result" src={url} muted /> : null}
     </div>
   );
 }
@@ -116,7 +116,7 @@ export function VideoArtifact({ content }: { content: string }) {
 
   return (
     <div data-testid="artifact" data-connected={String(artifactSSE.isConnected)}>
-      {videoUrl ? <video data-testid="artifact-video" src={videoUrl} /> : null}
+      {videoUrl ? <video data-testid="artifact-video" src={videoUrl} muted /> : null}
     </div>
   );
 }
