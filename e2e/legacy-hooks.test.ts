@@ -145,7 +145,7 @@ describe("the app's hooks on @herald/react, in Chromium", () => {
     await context.close();
   }, 90_000);
 
-  it("useArtifactSSE({ channel: \"file.{id}\" }) gives a video artifact its url", async () => {
+  it('useArtifactSSE({ channel: "file.{id}" }) gives a video artifact its url', async () => {
     const { context, page, problems } = await openPage();
     const { fileId } = await generate(context, "video", {
       prompt: "a paper boat",
