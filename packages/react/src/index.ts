@@ -49,4 +49,5 @@ export type {
   UseChannelHandlersOptions,
 } from "./use-channel-handlers.ts";
 export { useChannelHandlers } from "./use-channel-handlers.ts";
+export type { ConnectionView } from "./use-connection-state.ts";
 export { useConnectionState } from "./use-connection-state.ts";

@@ -3,10 +3,10 @@
  * client. The subscription follows what the channels, types and `enabled` *contain*, never the
  * identity of the arrays or of the handler, so a page can pass literals and inline functions.
  */
-import type { ConnectionState, MessageHandler } from "@herald/client";
+import type { MessageHandler } from "@herald/client";
 import { useEffect, useRef } from "react";
 import { useHeraldContext } from "./herald-provider.tsx";
-import { useConnectionState } from "./use-connection-state.ts";
+import { type ConnectionView, useConnectionState } from "./use-connection-state.ts";
 import { useIsomorphicLayoutEffect } from "./use-isomorphic-layout-effect.ts";
 
 export interface UseChannelOptions {
@@ -19,13 +19,14 @@ export interface UseChannelOptions {
 /**
  * Subscribes to `channels` and calls `onMessage(message, meta)` for each of their messages.
  * `onMessage` may be a new function at every render: the newest one is called, and nothing
- * re-subscribes. Returns the client's connection state.
+ * re-subscribes. Returns the client's connection state as `useConnectionState()` does, without
+ * `lastEventId`: the component re-renders for a change of connection, never for an event.
  */
 export function useChannel(
   channels: string | readonly string[],
   onMessage: MessageHandler,
   options: UseChannelOptions = {},
-): ConnectionState {
+): ConnectionView {
   // `null` while rendering on a server, where effects do not run anyway.
   const { client } = useHeraldContext("useChannel");
   const handlerRef = useRef(onMessage);

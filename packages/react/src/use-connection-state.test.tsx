@@ -76,3 +76,42 @@ it("reports closed after the client is closed", async () => {
   fire(() => h.client.close());
   expect(result.current.status).toBe("closed");
 });
+
+it("does not re-render for an event's id, and a selector re-renders only when its value changes", async () => {
+  const h = createHarness();
+  let wholeRenders = 0;
+  let selectedRenders = 0;
+  const whole = renderHook(
+    () => {
+      wholeRenders += 1;
+      return useChannel("project.p1", () => {});
+    },
+    { wrapper: h.wrapper },
+  );
+  const selected = renderHook(
+    () => {
+      selectedRenders += 1;
+      return useConnectionState((state) => ({ live: state.status === "open" }));
+    },
+    { wrapper: h.wrapper },
+  );
+  await settle();
+  const source = h.fakes.last();
+  fire(() => source.open());
+  const afterOpen = [wholeRenders, selectedRenders];
+  const openView = selected.result.current;
+  expect(openView).toEqual({ live: true });
+  expect(whole.result.current).toEqual({ status: "open", attempts: 0 });
+
+  for (let n = 1; n <= 5; n += 1) {
+    fire(() => source.emit(`e1-${n}`, { type: "data", channel: "project.p1", data: { n } }));
+  }
+  expect(h.client.connection.getSnapshot().lastEventId).toBe("e1-5");
+  expect([wholeRenders, selectedRenders]).toEqual(afterOpen);
+  expect(selected.result.current).toBe(openView);
+  expect(whole.result.current).not.toHaveProperty("lastEventId");
+
+  fire(() => source.drop());
+  expect(selected.result.current).toEqual({ live: false });
+  expect(selectedRenders).toBe((afterOpen[1] ?? 0) + 1);
+});
