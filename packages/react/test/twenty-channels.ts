@@ -26,37 +26,38 @@ export interface Page {
   root: Root;
 }
 
+/** One page per test file: the counters are the module's. */
+const renders = Array.from({ length: 20 }, () => 0);
+const seen: number[] = [];
+
+function Subscribed() {
+  renders[0] = (renders[0] ?? 0) + 1;
+  const [count, setCount] = useState(0);
+  const { status } = useChannel("project.c0", (message) => {
+    seen.push(Number(message.data?.n));
+    setCount((n) => n + 1);
+  });
+  return h("p", { id: "c0" }, `${status}:${count}`);
+}
+
+// Half read the whole state from useChannel and a selected field, half are the app's hooks.
+function OnItsOwnChannel({ index }: { index: number }) {
+  renders[index] = (renders[index] ?? 0) + 1;
+  const connection = useChannel(`project.c${index}`, () => {});
+  const open = useConnectionState((state) => state.status === "open");
+  return h("p", null, `${connection.status}${open}`);
+}
+
+function LegacyOnItsOwnChannel({ index }: { index: number }) {
+  renders[index] = (renders[index] ?? 0) + 1;
+  const { isConnected, connectionAttempts } = useArtifactSSE({
+    channel: `project.c${index}`,
+    eventHandlers: [() => {}],
+  });
+  return h("p", null, `${isConnected}${connectionAttempts}`);
+}
+
 export function mountTwenty(client: EventsClient, container: HTMLElement): Page {
-  const renders = Array.from({ length: 20 }, () => 0);
-  const seen: number[] = [];
-
-  function Subscribed() {
-    renders[0] = (renders[0] ?? 0) + 1;
-    const [count, setCount] = useState(0);
-    const { status } = useChannel("project.c0", (message) => {
-      seen.push(Number(message.data?.n));
-      setCount((n) => n + 1);
-    });
-    return h("p", { id: "c0" }, `${status}:${count}`);
-  }
-
-  // Half read the whole state from useChannel and a selected field, half are the app's hooks.
-  function OnItsOwnChannel({ index }: { index: number }) {
-    renders[index] = (renders[index] ?? 0) + 1;
-    const connection = useChannel(`project.c${index}`, () => {});
-    const open = useConnectionState((state) => state.status === "open");
-    return h("p", null, `${connection.status}${open}`);
-  }
-
-  function LegacyOnItsOwnChannel({ index }: { index: number }) {
-    renders[index] = (renders[index] ?? 0) + 1;
-    const { isConnected, connectionAttempts } = useArtifactSSE({
-      channel: `project.c${index}`,
-      eventHandlers: [() => {}],
-    });
-    return h("p", null, `${isConnected}${connectionAttempts}`);
-  }
-
   const root = createRoot(container);
   const others = renders.slice(1).map((_, i) => {
     const index = i + 1;
