@@ -9,13 +9,7 @@
  * credentials on 401, stop on 400/403/404, else back off and open a new EventSource that
  * resumes through the `lastEventId` query parameter.
  */
-import {
-  type Cursor,
-  channelProblem,
-  DEFAULT_CHANNEL_KINDS,
-  type Message,
-  parseCursor,
-} from "@herald/protocol";
+import { type Cursor, DEFAULT_CHANNEL_KINDS, type Message, parseCursor } from "@herald/protocol";
 import {
   type BackoffOptions,
   backoffDelay,
@@ -44,7 +38,15 @@ import {
   type HeadersProvider,
   probeStream,
 } from "./event-source.ts";
+import { createSharedEventsClient, sharingFor } from "./shared-stream.ts";
 import { buildStreamUrl, streamChannels } from "./stream-url.ts";
+import {
+  alreadySeen,
+  createReporter,
+  dispatchMessage,
+  newSubscription,
+  type Subscription,
+} from "./subscriptions.ts";
 
 export interface EventsClientOptions {
   /** Origin of the hub, for example `https://events.example.com`. Default: the page's origin. */
@@ -76,6 +78,13 @@ export interface EventsClientOptions {
   fetch?: typeof fetch;
   /** Channel kinds the hub accepts (PROTOCOL.md section 1). Default `project`, `file`, `user`. */
   channelKinds?: readonly string[];
+  /**
+   * One stream for every tab of the browser (see `shared-stream.ts`). Default: on where the
+   * browser has Web Locks and BroadcastChannel and the client uses its EventSource with cookies
+   * (no `token`, `headers` or `EventSource` option). `{ key }` shares between tabs whose
+   * credentials `key` names (a user id, say), with those options too; `false` never shares.
+   */
+  share?: boolean | { key: string };
 }
 
 export interface MessageMeta {
@@ -106,12 +115,6 @@ export const DEFAULT_LINGER_MS = 1000;
 
 /** Statuses that another attempt would only repeat (204: the SSE spec's "stop reconnecting"). */
 const FINAL_STATUSES = new Set([204, 400, 403, 404]);
-
-interface Subscription {
-  readonly handler: MessageHandler;
-  readonly types: ReadonlySet<string> | undefined;
-  active: boolean;
-}
 
 /** One attempt at a stream: the channels it was opened for and its EventSource once made. */
 interface Stream {
@@ -144,6 +147,21 @@ type Timer = ReturnType<typeof setTimeout>;
 
 export function createEventsClient(options: EventsClientOptions = {}): EventsClient {
   const settings = resolveSettings(options);
+  const sharing = sharingFor(options);
+  if (sharing) return createSharedEventsClient(options, sharing, createStreamClient);
+  return createStreamClient(options, undefined, settings);
+}
+
+/**
+ * The client that holds the EventSource itself: the only one of an unshared client, the
+ * leader's of a shared one. `resumeFrom` is the cursor its first stream resumes from (a tab
+ * taking over a shared stream).
+ */
+export function createStreamClient(
+  options: EventsClientOptions,
+  resumeFrom?: string,
+  settings: Settings = resolveSettings(options),
+): EventsClient {
   const report = createReporter(options.onError);
   const store = createConnectionStore((error) =>
     report(
@@ -165,7 +183,8 @@ export function createEventsClient(options: EventsClientOptions = {}): EventsCli
   let lingerTimer: Timer | undefined;
   let syncQueued = false;
   let closed = false;
-  let cursor: Cursor | undefined;
+  let cursor: Cursor | undefined = parseCursor(resumeFrom);
+  if (cursor) store.update({ lastEventId: resumeFrom });
   let unauthorizedInARow = 0;
 
   function subscribe(
@@ -173,25 +192,13 @@ export function createEventsClient(options: EventsClientOptions = {}): EventsCli
     handler: MessageHandler,
     subscribeOptions: SubscribeOptions = {},
   ): () => void {
-    if (closed) {
-      throw new HeraldClientError(
-        "client_closed",
-        "this events client was closed: create another with createEventsClient() to subscribe again",
-      );
-    }
-    const problem = channelProblem(channel, settings.channelKinds);
-    if (problem) throw new HeraldClientError("invalid_channel", `cannot subscribe: ${problem}`);
-    if (typeof handler !== "function") {
-      throw new HeraldClientError(
-        "invalid_options",
-        `subscribe("${channel}", handler) needs a function as handler`,
-      );
-    }
-    const subscription: Subscription = {
+    const subscription = newSubscription(
+      channel,
       handler,
-      types: subscribeOptions.types ? new Set(subscribeOptions.types) : undefined,
-      active: true,
-    };
+      subscribeOptions,
+      closed,
+      settings.channelKinds,
+    );
     let subscriptions = byChannel.get(channel);
     if (!subscriptions) {
       subscriptions = new Set();
@@ -499,15 +506,7 @@ export function createEventsClient(options: EventsClientOptions = {}): EventsCli
     const parsed = readEnvelope(event.data);
     const isReset = parsed.message?.type === "stream_reset";
     const position = parseCursor(id);
-    if (
-      !isReset &&
-      position &&
-      cursor &&
-      position.epoch === cursor.epoch &&
-      position.seq <= cursor.seq
-    ) {
-      return;
-    }
+    if (!isReset && alreadySeen(position, cursor)) return;
     if (id !== undefined) {
       cursor = position;
       store.update({ lastEventId: id });
@@ -525,24 +524,7 @@ export function createEventsClient(options: EventsClientOptions = {}): EventsCli
   }
 
   function dispatch(message: Message, isReset: boolean, id: string | undefined): void {
-    const subscriptions = byChannel.get(message.channel);
-    if (!subscriptions) return;
-    // A copy: a handler may subscribe or unsubscribe while we walk the set.
-    for (const subscription of [...subscriptions]) {
-      if (!subscription.active) continue;
-      if (!isReset && subscription.types && !subscription.types.has(message.type)) continue;
-      try {
-        subscription.handler(message, { id });
-      } catch (error) {
-        report(
-          new HeraldClientError(
-            "handler_failed",
-            `a handler of ${message.channel} threw on a "${message.type}" message: ${describeError(error)}`,
-            { cause: error },
-          ),
-        );
-      }
-    }
+    dispatchMessage(byChannel.get(message.channel), message, isReset, id, report);
   }
 
   function reconnect(): void {
@@ -619,27 +601,6 @@ function readEnvelope(data: unknown): ParsedEnvelope {
     return { problem: 'its data is not an object with a string "type" and "channel"' };
   }
   return { message: value as Message };
-}
-
-function createReporter(
-  onError: ((error: HeraldClientError) => void) | undefined,
-): (error: HeraldClientError) => void {
-  return (error) => {
-    if (!onError) {
-      console.error(error);
-      return;
-    }
-    try {
-      onError(error);
-    } catch (thrown) {
-      console.error(
-        new HeraldClientError("handler_failed", `onError threw: ${describeError(thrown)}`, {
-          cause: thrown,
-        }),
-      );
-      console.error(error);
-    }
-  };
 }
 
 function resolveSettings(options: EventsClientOptions): Settings {

@@ -1,0 +1,451 @@
+/**
+ * One stream for every tab of a browser. Tabs of one origin with the same hub and credentials
+ * elect a leader with Web Locks: the tab holding the lock runs the only EventSource (an ordinary
+ * stream client, `events-client.ts`) over the union of every tab's channels, and passes each
+ * event and each change of connection state to the others over a BroadcastChannel. The others
+ * queue on the lock, so when the leader's tab closes or crashes the browser hands the lock to
+ * the next one at once, and that tab opens the stream from the last id it received.
+ *
+ * What makes the hand-over lose nothing and repeat nothing:
+ * - every tab receives every event of the shared stream (not only its channels'), so every tab
+ *   holds the stream's cursor, and a new leader resumes from what it last received;
+ * - each tab drops an event its cursor already covers (PROTOCOL.md section 3), as a client
+ *   drops duplicates after any resume;
+ * - every tab knows the union of channels (the leader announces it), so the new leader's first
+ *   stream already covers every tab's channels from that cursor, leaving no channel a gap.
+ *
+ * A tab holds a lock of its own for its life: the leader queues on it, and the browser grants
+ * it once that tab is gone, closed or crashed, so its channels leave the union.
+ */
+import { type Cursor, DEFAULT_CHANNEL_KINDS, type Message, parseCursor } from "@herald/protocol";
+import {
+  type ConnectionError,
+  type ConnectionState,
+  type ConnectionStatus,
+  createConnectionStore,
+} from "./connection-state.ts";
+import { describeError, HeraldClientError } from "./errors.ts";
+import type {
+  EventsClient,
+  EventsClientOptions,
+  MessageHandler,
+  SubscribeOptions,
+} from "./events-client.ts";
+import {
+  alreadySeen,
+  createReporter,
+  dispatchMessage,
+  newSubscription,
+  type Subscription,
+} from "./subscriptions.ts";
+
+/** What sharing needs of the browser: `BroadcastChannel` and `navigator.locks`, or test doubles. */
+export interface SharingEnvironment {
+  openChannel(name: string): BroadcastChannelLike;
+  locks: LockManagerLike;
+}
+
+export interface BroadcastChannelLike {
+  postMessage(message: unknown): void;
+  onmessage: ((event: MessageEvent) => unknown) | null;
+  close(): void;
+}
+
+export interface LockManagerLike {
+  request(
+    name: string,
+    options: { signal?: AbortSignal },
+    callback: () => Promise<void>,
+  ): Promise<unknown>;
+}
+
+export interface Sharing {
+  /** Names the BroadcastChannel and the leader's lock: tabs share only with the same name. */
+  name: string;
+  environment: SharingEnvironment;
+}
+
+/** A client that holds the EventSource itself (the leader's), resuming from `resumeFrom`. */
+export type StreamClientFactory = (
+  options: EventsClientOptions,
+  resumeFrom: string | undefined,
+) => EventsClient;
+
+/**
+ * Whether, and under what name, `options` share a stream with other tabs. Tabs share only
+ * what they could hold alike: the same hub URL and the same credentials. Cookies are the same
+ * in every tab of a profile; a `token` or `headers` function is not something a tab can compare
+ * with another's (its value may come later, asynchronously, and tokens of two users may look
+ * alike until read), so with those sharing takes a `key` naming whose credentials they are.
+ */
+export function sharingFor(
+  options: EventsClientOptions,
+  environment: SharingEnvironment | undefined = browserEnvironment(),
+): Sharing | undefined {
+  const share = options.share;
+  if (share === false || !environment) return undefined;
+  const key = typeof share === "object" ? share.key : undefined;
+  // Whose credentials a token or headers function stands for, only the page can say.
+  if ((options.token !== undefined || options.headers !== undefined) && key === undefined) {
+    return undefined;
+  }
+  // An EventSource of the page's own (a polyfill, a test double) shares only when asked to.
+  if (share === undefined && options.EventSource) return undefined;
+  const page = typeof location === "undefined" ? undefined : location.href;
+  let hub: string;
+  try {
+    const base = (options.baseUrl ?? "").replace(/\/+$/, "");
+    hub = new URL(`${base}${options.path ?? DEFAULT_EVENTS_PATH}`, page).href;
+  } catch {
+    // The stream client refuses this baseUrl with a clear error when it first opens.
+    return undefined;
+  }
+  const credentials = key === undefined ? "cookies" : `key:${key}`;
+  const name = `herald-events ${hub} ${credentials}${options.withCredentials ? " +credentials" : ""}`;
+  return { name, environment };
+}
+
+function browserEnvironment(): SharingEnvironment | undefined {
+  const locks = (globalThis as { navigator?: { locks?: LockManagerLike } }).navigator?.locks;
+  const Channel = (globalThis as { BroadcastChannel?: new (name: string) => BroadcastChannelLike })
+    .BroadcastChannel;
+  if (typeof locks?.request !== "function" || typeof Channel !== "function") return undefined;
+  if (typeof document === "undefined") return undefined;
+  return { locks, openChannel: (name) => new Channel(name) };
+}
+
+/** The connection state tabs pass around: the shared stream's, without its cursor. */
+interface SharedState {
+  status: ConnectionStatus;
+  attempts: number;
+  lastError?: ConnectionError | undefined;
+}
+
+/** What tabs say to each other on the BroadcastChannel. */
+type TabMessage =
+  /** A tab's channels, all of them, after every change (and when a new leader asks). */
+  | { kind: "channels"; tab: string; channels: string[] }
+  /** The leader: every tab's channels, as it holds them. */
+  | { kind: "union"; tabs: [string, string[]][] }
+  /** The leader: an event of the shared stream. */
+  | { kind: "event"; id: string | undefined; message: Message }
+  /** The leader: the shared stream's state changed. */
+  | { kind: "state"; state: SharedState }
+  /** A new leader: tabs announce their channels again. */
+  | { kind: "leader"; tab: string }
+  /** A tab's `reconnect()`, for the leader to carry out. */
+  | { kind: "reconnect" };
+
+interface Leadership {
+  readonly stream: EventsClient;
+  /** The stream's subscription of each channel in the union. */
+  readonly held: Map<string, () => void>;
+  /** Tabs whose lock the leader waits on, to learn when they are gone. */
+  readonly watched: Set<string>;
+  /** Releases the leader's lock: the next tab takes over. */
+  readonly resign: () => void;
+  shared: SharedState | undefined;
+}
+
+export function createSharedEventsClient(
+  options: EventsClientOptions,
+  sharing: Sharing,
+  createStreamClient: StreamClientFactory,
+): EventsClient {
+  const { name, environment } = sharing;
+  const tab = randomTabId();
+  const report = createReporter(options.onError);
+  const store = createConnectionStore((error) =>
+    report(
+      new HeraldClientError(
+        "handler_failed",
+        `a connection state listener threw: ${describeError(error)}`,
+        { cause: error },
+      ),
+    ),
+  );
+  const channelKinds = options.channelKinds;
+  const byChannel = new Map<string, Set<Subscription>>();
+  /** Every other tab's channels, as the leader last announced them (or as this leader holds them). */
+  const union = new Map<string, string[]>();
+  const stopped = new AbortController();
+  const bus = environment.openChannel(name);
+  let cursor: Cursor | undefined;
+  let lastEventId: string | undefined;
+  let leadership: Leadership | undefined;
+  let announceQueued = false;
+  let closed = false;
+  let releaseTabLock: (() => void) | undefined;
+  /** The tab that last led: when this one is granted the lock, that one has gone. */
+  let leaderTab: string | undefined;
+
+  bus.onmessage = (event) => {
+    if (!closed) hear(event.data as TabMessage);
+  };
+  // Heard by the leader, which answers with the stream's state.
+  queueAnnounce();
+
+  // This tab's own lock, held until it closes: the leader learns of its end by being granted it.
+  request(
+    `${name} tab ${tab}`,
+    () =>
+      new Promise<void>((resolve) => {
+        releaseTabLock = resolve;
+      }),
+  );
+  // The leader's lock: granted at once to the first tab, later to the next in the queue.
+  request(name, () => new Promise<void>((resign) => lead(resign)));
+
+  function request(lockName: string, callback: () => Promise<void>): void {
+    environment.locks.request(lockName, { signal: stopped.signal }, callback).then(
+      () => {},
+      (error: unknown) => {
+        // Aborted by close(): the tab left the queue, as it meant to.
+        if (stopped.signal.aborted) return;
+        report(
+          new HeraldClientError(
+            "invalid_options",
+            `could not take part in sharing the stream between tabs (${describeError(error)}); pass share: false to hold a stream of this tab's own`,
+            { cause: error },
+          ),
+        );
+      },
+    );
+  }
+
+  function post(message: TabMessage): void {
+    bus.postMessage(message);
+  }
+
+  function hear(message: TabMessage): void {
+    switch (message.kind) {
+      case "event":
+        if (!leadership) receive(message.message, message.id);
+        return;
+      case "state":
+        if (!leadership) applyState(message.state);
+        return;
+      case "channels":
+        if (message.tab === tab) return;
+        if (message.channels.length > 0) union.set(message.tab, message.channels);
+        else union.delete(message.tab);
+        if (leadership) {
+          watch(leadership, message.tab);
+          followUnion(leadership);
+          // A tab that has just come hears what state the stream is in.
+          if (leadership.shared) post({ kind: "state", state: leadership.shared });
+        }
+        return;
+      case "union":
+        if (leadership) return;
+        union.clear();
+        for (const [other, channels] of message.tabs) if (other !== tab) union.set(other, channels);
+        return;
+      case "leader":
+        leaderTab = message.tab;
+        if (!leadership) announce();
+        return;
+      case "reconnect":
+        leadership?.stream.reconnect();
+        return;
+    }
+  }
+
+  function lead(resign: () => void): void {
+    if (closed) {
+      resign();
+      return;
+    }
+    if (leaderTab !== undefined) union.delete(leaderTab);
+    leaderTab = tab;
+    const stream = createStreamClient({ ...options, share: false, onError: report }, lastEventId);
+    const current: Leadership = {
+      stream,
+      held: new Map(),
+      watched: new Set(),
+      resign,
+      shared: undefined,
+    };
+    leadership = current;
+    stream.connection.subscribe((state) => shareState(current, state));
+    for (const other of union.keys()) watch(current, other);
+    post({ kind: "leader", tab });
+    followUnion(current);
+    shareState(current, stream.connection.getSnapshot());
+  }
+
+  /** The leader waits on a tab's own lock: granted, the tab is gone and so are its channels. */
+  function watch(current: Leadership, other: string): void {
+    if (current.watched.has(other)) return;
+    current.watched.add(other);
+    request(`${name} tab ${other}`, async () => {
+      current.watched.delete(other);
+      if (leadership !== current || !union.delete(other)) return;
+      followUnion(current);
+    });
+  }
+
+  /** The leader's stream follows the union of every tab's channels; changes of one tick re-open once. */
+  function followUnion(current: Leadership): void {
+    const wanted = new Set(byChannel.keys());
+    for (const channels of union.values()) for (const channel of channels) wanted.add(channel);
+    for (const [channel, unsubscribe] of current.held) {
+      if (wanted.has(channel)) continue;
+      unsubscribe();
+      current.held.delete(channel);
+    }
+    for (const channel of wanted) {
+      if (current.held.has(channel)) continue;
+      current.held.set(
+        channel,
+        current.stream.subscribe(channel, (message, meta) => {
+          if (leadership !== current) return;
+          post({ kind: "event", id: meta.id, message });
+          receive(message, meta.id);
+        }),
+      );
+    }
+    post({ kind: "union", tabs: [...union.entries(), [tab, [...byChannel.keys()]]] });
+  }
+
+  function shareState(current: Leadership, state: ConnectionState): void {
+    if (leadership !== current) return;
+    const shared: SharedState = { status: state.status, attempts: state.attempts };
+    if (state.lastError) shared.lastError = state.lastError;
+    const last = current.shared;
+    if (
+      last &&
+      last.status === shared.status &&
+      last.attempts === shared.attempts &&
+      last.lastError === shared.lastError
+    ) {
+      return;
+    }
+    current.shared = shared;
+    post({ kind: "state", state: shared });
+    applyState(shared);
+  }
+
+  function applyState(state: SharedState): void {
+    // An idle stream forgets its cursor; so do the tabs, as an unshared client would.
+    if (state.status === "idle") {
+      cursor = undefined;
+      lastEventId = undefined;
+    }
+    store.update({
+      status: state.status,
+      attempts: state.attempts,
+      lastError: state.lastError,
+      lastEventId,
+    });
+  }
+
+  function receive(message: Message, id: string | undefined): void {
+    const isReset = message.type === "stream_reset";
+    const position = parseCursor(id);
+    if (!isReset && alreadySeen(position, cursor)) return;
+    if (id !== undefined) {
+      cursor = position;
+      lastEventId = id;
+      store.update({ lastEventId: id });
+    }
+    dispatchMessage(byChannel.get(message.channel), message, isReset, id, report);
+  }
+
+  /** This tab's channels go to the leader once per tick, however many hooks changed. */
+  function queueAnnounce(): void {
+    if (announceQueued) return;
+    announceQueued = true;
+    queueMicrotask(() => {
+      announceQueued = false;
+      if (!closed) announce();
+    });
+  }
+
+  function announce(): void {
+    if (leadership) followUnion(leadership);
+    else post({ kind: "channels", tab, channels: [...byChannel.keys()] });
+  }
+
+  function subscribe(
+    channel: string,
+    handler: MessageHandler,
+    subscribeOptions: SubscribeOptions = {},
+  ): () => void {
+    const subscription = newSubscription(
+      channel,
+      handler,
+      subscribeOptions,
+      closed,
+      channelKinds ?? DEFAULT_CHANNEL_KINDS,
+    );
+    let subscriptions = byChannel.get(channel);
+    if (!subscriptions) {
+      subscriptions = new Set();
+      byChannel.set(channel, subscriptions);
+      queueAnnounce();
+    }
+    subscriptions.add(subscription);
+    return () => {
+      if (!subscription.active) return;
+      subscription.active = false;
+      const current = byChannel.get(channel);
+      current?.delete(subscription);
+      if (current?.size === 0) {
+        byChannel.delete(channel);
+        queueAnnounce();
+      }
+    };
+  }
+
+  function reconnect(): void {
+    if (closed) {
+      throw new HeraldClientError(
+        "client_closed",
+        "this events client was closed: it cannot reconnect",
+      );
+    }
+    if (leadership) leadership.stream.reconnect();
+    else post({ kind: "reconnect" });
+  }
+
+  function close(): void {
+    if (closed) return;
+    for (const subscriptions of byChannel.values()) {
+      for (const subscription of subscriptions) subscription.active = false;
+    }
+    byChannel.clear();
+    const current = leadership;
+    if (current) {
+      // The next tab takes over from the union it was told, without this tab's channels.
+      followUnion(current);
+      leadership = undefined;
+      current.stream.close();
+      current.resign();
+    } else {
+      post({ kind: "channels", tab, channels: [] });
+    }
+    closed = true;
+    releaseTabLock?.();
+    stopped.abort();
+    bus.onmessage = null;
+    bus.close();
+    store.update({ status: "closed" });
+  }
+
+  return {
+    subscribe,
+    connection: { getSnapshot: store.getSnapshot, subscribe: store.subscribe },
+    reconnect,
+    close,
+  };
+}
+
+/** `events-client.ts`'s DEFAULT_PATH, here too so that neither module needs the other at load. */
+const DEFAULT_EVENTS_PATH = "/api/v1/events";
+
+function randomTabId(): string {
+  const bytes = new Uint8Array(9);
+  globalThis.crypto.getRandomValues(bytes);
+  return Array.from(bytes, (byte) => byte.toString(16).padStart(2, "0")).join("");
+}
