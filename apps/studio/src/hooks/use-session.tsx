@@ -17,7 +17,19 @@ const SessionContext = createContext<SessionState | null>(null);
 
 /** Sets a fresh `herald_token` cookie; the events client calls it on a 401. */
 export async function refreshSession(): Promise<void> {
-  await api.session();
+  await sessionOfThisBrowser();
+}
+
+/**
+ * `GET /api/v1/session`, one tab at a time. Tabs opened at once on a first visit would each
+ * make a user, the last cookie set would win, and the tabs holding the others' ids would be
+ * refused their channels; in turn, the later ones carry the first one's cookie and get its user.
+ */
+function sessionOfThisBrowser(): ReturnType<typeof api.session> {
+  // Optional: older browsers, and pages that take it away, have no Web Locks.
+  const locks = (navigator as { locks?: LockManager }).locks;
+  if (!locks) return api.session();
+  return locks.request("herald-studio-session", () => api.session());
 }
 
 export function SessionProvider({ children }: { children: ReactNode }): ReactNode {
@@ -29,7 +41,7 @@ export function SessionProvider({ children }: { children: ReactNode }): ReactNod
     // `attempt` is read so that retry() runs this again.
     if (attempt < 0) return;
     let live = true;
-    api.session().then(
+    sessionOfThisBrowser().then(
       (session) => {
         if (!live) return;
         setUserId(session.userId);
