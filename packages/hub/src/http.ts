@@ -130,6 +130,14 @@ export function createEventsHandler(hub: Hub, options: EventsHandlerOptions): Ev
         `the last event id is ${lastEventId.length} characters long; ids are far shorter`,
       );
     }
+    const start = query.getAll("start");
+    const stranger = start.find((channel) => !channels.includes(channel));
+    if (stranger !== undefined) {
+      throw new HeraldError(
+        "invalid_channel",
+        `start=${printable(stranger)} names a channel this stream does not ask for: add it as channel=${printable(stranger)} too`,
+      );
+    }
     // Channels are checked before the token so a malformed request says what is malformed.
     hub.checkChannels(channels);
     const principal = await authenticate(request);
@@ -144,6 +152,7 @@ export function createEventsHandler(hub: Hub, options: EventsHandlerOptions): Ev
       channels,
       lastEventId,
       from: from === "start" ? "start" : undefined,
+      start: start.length > 0 ? start : undefined,
       subject: principal.subject,
     };
     hub.checkStream(streamRequest);

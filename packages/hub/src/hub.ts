@@ -11,6 +11,7 @@
  * allocated per subscriber.
  */
 import {
+  type Cursor,
   channelProblem,
   DEFAULT_CHANNEL_KINDS,
   encodeComment,
@@ -69,6 +70,12 @@ export interface StreamRequest {
   lastEventId?: string | undefined;
   /** `start`: with no id, replay all history first. */
   from?: "start" | undefined;
+  /**
+   * Channels of the stream that replay all their history whatever the id, while the others
+   * resume from it (or start live without one): a subscription added to a page's stream that
+   * asks for its channel's past.
+   */
+  start?: readonly string[] | undefined;
   /** Who opens it, for the per-subject limit. */
   subject: string;
 }
@@ -457,7 +464,9 @@ export function createHub(options: HubOptions): Hub {
       if (!cursor) resetReason = "unknown_cursor";
       else if (cursor.epoch !== store.epoch) resetReason = "server_restarted";
     }
-    if (resetReason !== undefined) {
+    if (request.start && request.start.length > 0) {
+      await catchUpFromStart(stream, new Set(request.start), cursor, resetReason);
+    } else if (resetReason !== undefined) {
       // No exact resume is possible: tell each channel, then continue live from here.
       resetAll(stream, resetReason, await store.head());
     } else if (cursor || request.from === "start") {
@@ -494,6 +503,50 @@ export function createHub(options: HubOptions): Hub {
     }
     const delivered = writeEvents(stream, pending, undefined, undefined);
     if (delivered > 0) metrics.delivered.inc(delivered);
+  }
+
+  /**
+   * The `start` channels replay all their history, the others what follows the id (or, with
+   * none, what follows this stream's opening), merged in seq order so that one monotonic seq
+   * still drops every duplicate. The others' resets, where the id cannot be resumed, come after
+   * the replay, at the head.
+   */
+  async function catchUpFromStart(
+    stream: HubStream,
+    starting: ReadonlySet<string>,
+    cursor: Cursor | undefined,
+    resetReason: StreamResetReason | undefined,
+  ): Promise<void> {
+    const others = stream.channels.filter((channel) => !starting.has(channel));
+    const history = await store.read([...starting], 0);
+    let reset: StreamResetReason | undefined = resetReason;
+    let rest: readonly StoredEvent[] = [];
+    if (others.length > 0 && reset === undefined) {
+      const afterSeq = cursor ? cursor.seq : announcedSeq;
+      const read = await store.read(others, afterSeq);
+      if (cursor && cursor.seq > read.head) reset = "unknown_cursor";
+      else {
+        rest = read.events;
+        for (const channel of read.expired) {
+          if (cursor) write(stream, resetFrame(channel, "history_expired", formatCursor(cursor)));
+        }
+      }
+    }
+    await replay(
+      stream,
+      [...history.events, ...rest].sort((a, b) => a.seq - b.seq),
+    );
+    if (reset !== undefined && others.length > 0) {
+      const head = Math.max(stream.lastSeq, history.head);
+      stream.lastSeq = head;
+      const id = formatCursor({ epoch: store.epoch, seq: head });
+      for (const channel of others) write(stream, resetFrame(channel, reset, id));
+    }
+    while (!stream.closed && stream.pendingOverflowed) {
+      stream.pending = [];
+      stream.pendingOverflowed = false;
+      await replay(stream, (await store.read(stream.channels, stream.lastSeq)).events);
+    }
   }
 
   function resetAll(stream: HubStream, reason: StreamResetReason, head: number): void {

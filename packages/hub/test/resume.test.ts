@@ -108,6 +108,49 @@ describe("resume", () => {
     raw.close();
   });
 
+  it("replays the start= channels' whole history while the others resume from the id: each event once, in seq order", async () => {
+    const hub = await start();
+    const a0 = await hub.hub.publish("file.a", progress(0));
+    const b1 = await hub.hub.publish("file.b", progress(1));
+    const a2 = await hub.hub.publish("file.a", progress(2));
+    const b3 = await hub.hub.publish("file.b", progress(3));
+    const a4 = await hub.hub.publish("file.a", progress(4));
+    // The page had file.a up to a2; it adds file.b and asks for its past.
+    const raw = await open(
+      hub,
+      `/api/v1/events?channel=file.a&channel=file.b&start=file.b&lastEventId=${a2}`,
+    );
+    await raw.until((s) => s.events.length === 3, "the replay");
+    // file.b from its start (b1 is older than the id), file.a after a2 only: no a0, no a2.
+    expect(raw.events.map((e) => e.id)).toEqual([b1, b3, a4]);
+    const b5 = await hub.hub.publish("file.b", progress(5));
+    await raw.until((s) => s.events.length === 4, "the live event");
+    expect(raw.events.map((e) => e.id)).toEqual([b1, b3, a4, b5]);
+    expect([a0, a2]).not.toContain(raw.events.at(-1)?.id);
+    raw.close();
+  });
+
+  it("replays the start= channels' history and starts the others live where no id is given", async () => {
+    const hub = await start();
+    await hub.hub.publish("file.a", progress(0));
+    const b1 = await hub.hub.publish("file.b", progress(1));
+    const raw = await open(hub, "/api/v1/events?channel=file.a&channel=file.b&start=file.b");
+    await raw.until((s) => s.events.length === 1, "file.b's history");
+    const a2 = await hub.hub.publish("file.a", progress(2));
+    await raw.until((s) => s.events.length === 2, "the live event");
+    expect(raw.events.map((e) => e.id)).toEqual([b1, a2]);
+    raw.close();
+  });
+
+  it("refuses start= for a channel the stream does not ask for", async () => {
+    const hub = await start();
+    const response = await fetch(`${hub.url}/api/v1/events?channel=file.a&start=file.b`, {
+      headers: { authorization: `Bearer ${hub.token}` },
+    });
+    expect(response.status).toBe(400);
+    expect(await response.json()).toMatchObject({ error: { code: "invalid_channel" } });
+  });
+
   it("starts live when no id and no from=start are given", async () => {
     const hub = await start();
     await hub.hub.publish("file.f", progress(1));
