@@ -4,7 +4,7 @@
  * closing the tab that holds the stream mid-render leaves the others live. Without Web Locks
  * and BroadcastChannel each tab holds its own stream, as before sharing.
  */
-import type { BrowserContext, Page } from "playwright-core";
+import type { BrowserContext, Page, Request } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { launchChromium, type TestBrowser } from "./support/browser.ts";
 import { isRising, progressOf, progressReaches, recordProgress } from "./support/progress.ts";
@@ -69,11 +69,11 @@ function streamsByTab(context: BrowserContext): Map<Page, number> {
   context.on("request", (request) => {
     if (request.resourceType() === "eventsource") change(pageOf(request), 1);
   });
-  for (const ended of ["requestfinished", "requestfailed"] as const) {
-    context.on(ended, (request) => {
-      if (request.resourceType() === "eventsource") change(pageOf(request), -1);
-    });
-  }
+  const ended = (request: Request) => {
+    if (request.resourceType() === "eventsource") change(pageOf(request), -1);
+  };
+  context.on("requestfinished", ended);
+  context.on("requestfailed", ended);
   return open;
 }
 

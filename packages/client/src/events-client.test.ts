@@ -734,3 +734,60 @@ describe("options", () => {
     );
   });
 });
+
+describe('from: "start"', () => {
+  it("replays one channel's history to the subscription that asked, while the others keep their cursor and see nothing twice", async () => {
+    const client = makeClient();
+    const project = collect();
+    client.subscribe("project.a", project.handler);
+    await settle();
+    const first = fakes.last();
+    first.open();
+    first.emit("e1-5", { type: "data", channel: "project.a", data: { n: 5 } });
+
+    const live = collect();
+    client.subscribe("file.b", live.handler);
+    const replayed: (boolean | undefined)[] = [];
+    const past = collect();
+    client.subscribe(
+      "file.b",
+      (message, meta) => {
+        replayed.push(meta.replayed);
+        past.handler(message);
+      },
+      { from: "start" },
+    );
+    await settle();
+    const second = fakes.last();
+    expect(second).not.toBe(first);
+    expect(second.query.getAll("channel")).toEqual(["file.b", "project.a"]);
+    expect(second.query.getAll("start")).toEqual(["file.b"]);
+    expect(second.query.get("lastEventId")).toBe("e1-5");
+    second.open();
+    second.emit("e1-2", { type: "data", channel: "file.b", data: { n: 2 } });
+    second.emit("e1-4", { type: "data", channel: "file.b", data: { n: 4 } });
+    second.emit("e1-6", { type: "data", channel: "file.b", data: { n: 6 } });
+    // EventSource's own retry asks for the history again: nothing comes twice.
+    second.drop();
+    second.open();
+    second.emit("e1-2", { type: "data", channel: "file.b", data: { n: 2 } });
+    second.emit("e1-5", { type: "data", channel: "project.a", data: { n: 5 } });
+    second.emit("e1-6", { type: "data", channel: "file.b", data: { n: 6 } });
+    second.emit("e1-7", { type: "data", channel: "project.a", data: { n: 7 } });
+
+    expect(past.ids()).toEqual([2, 4, 6]);
+    expect(replayed).toEqual([true, true, undefined]);
+    expect(live.ids()).toEqual([6]);
+    expect(project.ids()).toEqual([5, 7]);
+    expect(client.connection.getSnapshot().lastEventId).toBe("e1-7");
+    client.close();
+  });
+
+  it('refuses a from other than "start"', () => {
+    const client = makeClient();
+    expect(() =>
+      client.subscribe("file.b", () => {}, { from: "end" as unknown as "start" }),
+    ).toThrow(expect.objectContaining({ code: "invalid_options" }));
+    client.close();
+  });
+});

@@ -90,6 +90,11 @@ export interface EventsClientOptions {
 export interface MessageMeta {
   /** The event's id, the cursor it leaves; undefined for an event sent without one. */
   id: string | undefined;
+  /**
+   * True for an event of the channel's past, replayed for this subscription's
+   * `from: "start"`: older than what the page's other subscriptions had already received.
+   */
+  replayed?: boolean;
 }
 
 export type MessageHandler = (message: Message, meta: MessageMeta) => void;
@@ -97,6 +102,11 @@ export type MessageHandler = (message: Message, meta: MessageMeta) => void;
 export interface SubscribeOptions {
   /** Only messages of these types; `stream_reset` is always delivered. Default: every type. */
   types?: readonly string[];
+  /**
+   * `"start"`: first the channel's kept history (the hub's `start=`), then live; the page's
+   * other subscriptions keep their cursor and see nothing twice. Default: from now on.
+   */
+  from?: "start";
 }
 
 export interface EventsClient {
@@ -120,6 +130,14 @@ const FINAL_STATUSES = new Set([204, 400, 403, 404]);
 interface Stream {
   readonly key: string;
   readonly channels: readonly string[];
+  /** Channels that replay all their history on this stream (`from: "start"`). */
+  readonly start: readonly string[];
+  /** The cursor the stream opened from: a `start` channel's events up to it are history. */
+  readonly base: Cursor | undefined;
+  /** The subscriptions that asked for that history; the others had those events already. */
+  readonly historyFor: ReadonlySet<Subscription>;
+  /** Per `start` channel, the last seq of history delivered (EventSource may replay it again). */
+  readonly historySeen: Map<string, number>;
   source?: EventSourceLike;
   /** What the last refused request of this stream said (known only through our own fetch). */
   refusal?: StreamFailure;
@@ -239,12 +257,21 @@ export function createStreamClient(
     stopLinger();
     // The reconnect that ends the recovery opens with whatever channels are wanted by then.
     if (recovering) return;
-    if (stream && stream.key === channels.join("&")) return;
+    if (stream && stream.key === channels.join("&") && historyWanted().size === 0) return;
     open();
   }
 
   function wantedChannels(): string[] {
     return streamChannels(byChannel.keys());
+  }
+
+  /** Subscriptions waiting for their channel's history: asked `from: "start"`, not yet opened. */
+  function historyWanted(): Set<Subscription> {
+    const waiting = new Set<Subscription>();
+    for (const subscriptions of byChannel.values()) {
+      for (const subscription of subscriptions) if (subscription.history) waiting.add(subscription);
+    }
+    return waiting;
   }
 
   function startLinger(): void {
@@ -286,7 +313,16 @@ export function createStreamClient(
     abandon();
     const channels = wantedChannels();
     if (channels.length === 0) return;
-    const current: Stream = { key: channels.join("&"), channels };
+    const historyFor = historyWanted();
+    const start = streamChannels([...historyFor].map((subscription) => subscription.channel));
+    const current: Stream = {
+      key: channels.join("&"),
+      channels,
+      start,
+      base: cursor,
+      historyFor,
+      historySeen: new Map(),
+    };
     stream = current;
     const gen = generation;
     store.update({ status: store.getSnapshot().attempts > 0 ? "reconnecting" : "connecting" });
@@ -321,6 +357,7 @@ export function createStreamClient(
       baseUrl: settings.baseUrl,
       path: settings.path,
       channels: current.channels,
+      start: current.start,
       lastEventId: store.getSnapshot().lastEventId,
       token,
     });
@@ -343,11 +380,13 @@ export function createStreamClient(
     current.source = source;
     source.onopen = () => {
       if (stream !== current) return;
+      // The hub has the request: the history comes on this stream, or on EventSource's retries.
+      for (const subscription of current.historyFor) subscription.history = false;
       unauthorizedInARow = 0;
       store.update({ status: "open", attempts: 0 });
     };
     source.onmessage = (event) => {
-      if (stream === current) receive(event);
+      if (stream === current) receive(current, event);
     };
     source.onerror = (event) => {
       if (stream === current) onSourceError(current, source, event);
@@ -499,13 +538,17 @@ export function createStreamClient(
     report(new HeraldClientError("gave_up", message, { status: last.status }));
   }
 
-  function receive(event: MessageEvent): void {
+  function receive(current: Stream, event: MessageEvent): void {
     // The package gives "" for an event without id; Herald sends an id with every event.
     const id =
       typeof event.lastEventId === "string" && event.lastEventId ? event.lastEventId : undefined;
     const parsed = readEnvelope(event.data);
     const isReset = parsed.message?.type === "stream_reset";
     const position = parseCursor(id);
+    if (parsed.message && position && isHistory(current, parsed.message.channel, position)) {
+      replayHistory(current, parsed.message, position, id);
+      return;
+    }
     if (!isReset && alreadySeen(position, cursor)) return;
     if (id !== undefined) {
       cursor = position;
@@ -525,6 +568,37 @@ export function createStreamClient(
 
   function dispatch(message: Message, isReset: boolean, id: string | undefined): void {
     dispatchMessage(byChannel.get(message.channel), message, isReset, id, report);
+  }
+
+  /** An event of a `start` channel at or before the cursor the stream opened from. */
+  function isHistory(current: Stream, channel: string, position: Cursor): boolean {
+    const base = current.base;
+    return Boolean(
+      base &&
+        current.start.includes(channel) &&
+        position.epoch === base.epoch &&
+        position.seq <= base.seq,
+    );
+  }
+
+  /**
+   * History goes only to the subscriptions that asked for it, once each (EventSource's own
+   * retries ask for it again), and leaves the cursor where it is: it is older.
+   */
+  function replayHistory(
+    current: Stream,
+    message: Message,
+    position: Cursor,
+    id: string | undefined,
+  ): void {
+    if (position.seq <= (current.historySeen.get(message.channel) ?? 0)) return;
+    current.historySeen.set(message.channel, position.seq);
+    const askers = new Set(
+      [...(byChannel.get(message.channel) ?? [])].filter((subscription) =>
+        current.historyFor.has(subscription),
+      ),
+    );
+    dispatchMessage(askers, message, message.type === "stream_reset", id, report, true);
   }
 
   function reconnect(): void {

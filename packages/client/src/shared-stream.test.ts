@@ -178,3 +178,34 @@ it("shares only where the browser can, and only between tabs of one hub and one 
     name({ baseUrl: "http://hub.test", EventSource: fakeEventSources().EventSource }),
   ).toBeUndefined();
 });
+
+it("a follower's from: \"start\" subscription gets its channel's past through the leader, the other tabs nothing twice", async () => {
+  const browser = fakeBrowser();
+  const [a, b, c] = [openTab(browser, "a"), openTab(browser, "b"), openTab(browser, "c")];
+  a.listen("project.a");
+  c.listen("file.b");
+  await vi.waitFor(() => expect(a.fakes.last().query.getAll("channel")).toHaveLength(2));
+  a.fakes.last().open();
+  emit(a, 3, "file.b");
+  emit(a, 5, "project.a");
+  await vi.waitFor(() => expect(b.client.connection.getSnapshot().lastEventId).toBe("e1-5"));
+
+  const past: string[] = [];
+  b.client.subscribe(
+    "file.b",
+    (message, meta) => past.push(`${message.data?.n}${meta.replayed ? "r" : ""}`),
+    {
+      from: "start",
+    },
+  );
+  await vi.waitFor(() => expect(a.fakes.last().query.getAll("start")).toEqual(["file.b"]));
+  const source = a.fakes.last();
+  expect(source.query.get("lastEventId")).toBe("e1-5");
+  source.open();
+  emit(a, 1, "file.b");
+  emit(a, 3, "file.b");
+  emit(a, 6, "file.b");
+  await vi.waitFor(() => expect(past).toEqual(["1r", "3r", "6"]));
+  await vi.waitFor(() => expect(c.got).toEqual(["file.b:3", "file.b:6"]));
+  expect(a.got).toEqual(["project.a:5"]);
+});

@@ -123,8 +123,13 @@ interface SharedState {
 
 /** What tabs say to each other on the BroadcastChannel. */
 type TabMessage =
-  /** A tab's channels, all of them, after every change (and when a new leader asks). */
-  | { kind: "channels"; tab: string; channels: string[] }
+  /**
+   * A tab's channels, all of them, after every change (and when a new leader asks), and its
+   * new `from: "start"` subscriptions, once each.
+   */
+  | { kind: "channels"; tab: string; channels: string[]; history: HistoryRequest[] }
+  /** The leader: an event of a channel's past, for one `from: "start"` subscription of a tab. */
+  | { kind: "replayed"; tab: string; ref: number; id: string | undefined; message: Message }
   /** The leader: every tab's channels, as it holds them. */
   | { kind: "union"; tabs: [string, string[]][] }
   /** The leader: an event of the shared stream. */
@@ -136,12 +141,28 @@ type TabMessage =
   /** A tab's `reconnect()`, for the leader to carry out. */
   | { kind: "reconnect" };
 
+interface HistoryRequest {
+  ref: number;
+  channel: string;
+}
+
+/** A `from: "start"` subscription of this tab: the seqs it got, so neither path repeats one. */
+interface HistorySubscription {
+  readonly subscription: Subscription;
+  readonly seen: Set<number>;
+}
+
+/** Seqs a `from: "start"` subscription remembers: more than a channel's default history keeps. */
+const HISTORY_SEEN_MAX = 2048;
+
 interface Leadership {
   readonly stream: EventsClient;
   /** The stream's subscription of each channel in the union. */
   readonly held: Map<string, () => void>;
   /** Tabs whose lock the leader waits on, to learn when they are gone. */
   readonly watched: Set<string>;
+  /** The stream's `from: "start"` subscriptions for tabs, by tab. */
+  readonly histories: Map<string, (() => void)[]>;
   /** Releases the leader's lock: the next tab takes over. */
   readonly resign: () => void;
   shared: SharedState | undefined;
@@ -178,6 +199,10 @@ export function createSharedEventsClient(
   let releaseTabLock: (() => void) | undefined;
   /** The tab that last led: when this one is granted the lock, that one has gone. */
   let leaderTab: string | undefined;
+  /** This tab's `from: "start"` subscriptions, and those not yet asked of the leader. */
+  const histories = new Map<number, HistorySubscription>();
+  let unsentHistory: HistoryRequest[] = [];
+  let nextRef = 0;
 
   bus.onmessage = (event) => {
     if (!closed) hear(event.data as TabMessage);
@@ -222,6 +247,9 @@ export function createSharedEventsClient(
       case "event":
         if (!leadership) receive(message.message, message.id);
         return;
+      case "replayed":
+        if (message.tab === tab && !leadership) replayed(message.ref, message.message, message.id);
+        return;
       case "state":
         if (!leadership) applyState(message.state);
         return;
@@ -231,6 +259,7 @@ export function createSharedEventsClient(
         else union.delete(message.tab);
         if (leadership) {
           watch(leadership, message.tab);
+          askHistory(leadership, message.tab, message.history);
           followUnion(leadership);
           // A tab that has just come hears what state the stream is in.
           if (leadership.shared) post({ kind: "state", state: leadership.shared });
@@ -263,6 +292,7 @@ export function createSharedEventsClient(
       stream,
       held: new Map(),
       watched: new Set(),
+      histories: new Map(),
       resign,
       shared: undefined,
     };
@@ -280,6 +310,8 @@ export function createSharedEventsClient(
     current.watched.add(other);
     request(`${name} tab ${other}`, async () => {
       current.watched.delete(other);
+      for (const unsubscribe of current.histories.get(other) ?? []) unsubscribe();
+      current.histories.delete(other);
       if (leadership !== current || !union.delete(other)) return;
       followUnion(current);
     });
@@ -306,6 +338,50 @@ export function createSharedEventsClient(
       );
     }
     post({ kind: "union", tabs: [...union.entries(), [tab, [...byChannel.keys()]]] });
+  }
+
+  /**
+   * A tab's `from: "start"` subscriptions become the stream's own, whose replayed events go to
+   * that tab alone; their live events reach it with every other event.
+   */
+  function askHistory(
+    current: Leadership,
+    from: string,
+    requests: readonly HistoryRequest[],
+  ): void {
+    for (const { ref, channel } of requests) {
+      const unsubscribe = current.stream.subscribe(
+        channel,
+        (message, meta) => {
+          if (!meta.replayed || leadership !== current) return;
+          if (from === tab) replayed(ref, message, meta.id);
+          else post({ kind: "replayed", tab: from, ref, id: meta.id, message });
+        },
+        { from: "start" },
+      );
+      const list = current.histories.get(from) ?? [];
+      list.push(unsubscribe);
+      current.histories.set(from, list);
+    }
+  }
+
+  function replayed(ref: number, message: Message, id: string | undefined): void {
+    const history = histories.get(ref);
+    if (!history?.subscription.active || !firstTime(history, id)) return;
+    dispatchMessage(new Set([history.subscription]), message, false, id, report, true);
+  }
+
+  /** Whether a `from: "start"` subscription gets `id` for the first time (by either path). */
+  function firstTime(history: HistorySubscription, id: string | undefined): boolean {
+    const seq = parseCursor(id)?.seq;
+    if (seq === undefined) return true;
+    if (history.seen.has(seq)) return false;
+    history.seen.add(seq);
+    if (history.seen.size > HISTORY_SEEN_MAX) {
+      const oldest = history.seen.values().next().value;
+      if (oldest !== undefined) history.seen.delete(oldest);
+    }
+    return true;
   }
 
   function shareState(current: Leadership, state: ConnectionState): void {
@@ -349,7 +425,24 @@ export function createSharedEventsClient(
       lastEventId = id;
       store.update({ lastEventId: id });
     }
-    dispatchMessage(byChannel.get(message.channel), message, isReset, id, report);
+    let subscriptions = byChannel.get(message.channel);
+    if (subscriptions && histories.size > 0) {
+      // A `from: "start"` subscription may have had this event replayed already.
+      subscriptions = new Set(
+        [...subscriptions].filter((subscription) => {
+          const history = historyOf(subscription);
+          return !history || isReset || firstTime(history, id);
+        }),
+      );
+    }
+    dispatchMessage(subscriptions, message, isReset, id, report);
+  }
+
+  function historyOf(subscription: Subscription): HistorySubscription | undefined {
+    for (const history of histories.values()) {
+      if (history.subscription === subscription) return history;
+    }
+    return undefined;
   }
 
   /** This tab's channels go to the leader once per tick, however many hooks changed. */
@@ -363,8 +456,14 @@ export function createSharedEventsClient(
   }
 
   function announce(): void {
-    if (leadership) followUnion(leadership);
-    else post({ kind: "channels", tab, channels: [...byChannel.keys()] });
+    const history = unsentHistory;
+    unsentHistory = [];
+    if (leadership) {
+      askHistory(leadership, tab, history);
+      followUnion(leadership);
+    } else {
+      post({ kind: "channels", tab, channels: [...byChannel.keys()], history });
+    }
   }
 
   function subscribe(
@@ -386,9 +485,16 @@ export function createSharedEventsClient(
       queueAnnounce();
     }
     subscriptions.add(subscription);
+    const ref = nextRef++;
+    if (subscription.history) {
+      histories.set(ref, { subscription, seen: new Set() });
+      unsentHistory.push({ ref, channel });
+      queueAnnounce();
+    }
     return () => {
       if (!subscription.active) return;
       subscription.active = false;
+      histories.delete(ref);
       const current = byChannel.get(channel);
       current?.delete(subscription);
       if (current?.size === 0) {
@@ -423,7 +529,7 @@ export function createSharedEventsClient(
       current.stream.close();
       current.resign();
     } else {
-      post({ kind: "channels", tab, channels: [] });
+      post({ kind: "channels", tab, channels: [], history: [] });
     }
     closed = true;
     releaseTabLock?.();

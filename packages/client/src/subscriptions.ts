@@ -8,9 +8,12 @@ import { describeError, HeraldClientError } from "./errors.ts";
 import type { MessageHandler, SubscribeOptions } from "./events-client.ts";
 
 export interface Subscription {
+  readonly channel: string;
   readonly handler: MessageHandler;
   readonly types: ReadonlySet<string> | undefined;
   active: boolean;
+  /** Asked `from: "start"` and waiting for a stream that replays its channel's history. */
+  history: boolean;
 }
 
 /** A subscription, once `subscribe`'s arguments are checked; throws what the caller did wrong. */
@@ -35,7 +38,19 @@ export function newSubscription(
       `subscribe("${channel}", handler) needs a function as handler`,
     );
   }
-  return { handler, types: options.types ? new Set(options.types) : undefined, active: true };
+  if (options.from !== undefined && options.from !== "start") {
+    throw new HeraldClientError(
+      "invalid_options",
+      `subscribe("${channel}", handler, { from }) takes from: "start" or no from, not ${JSON.stringify(options.from)}`,
+    );
+  }
+  return {
+    channel,
+    handler,
+    types: options.types ? new Set(options.types) : undefined,
+    active: true,
+    history: options.from === "start",
+  };
 }
 
 /** Whether an event at `position` is at or before `cursor`: a duplicate (section 3). */
@@ -52,14 +67,16 @@ export function dispatchMessage(
   isReset: boolean,
   id: string | undefined,
   report: (error: HeraldClientError) => void,
+  replayed = false,
 ): void {
   if (!subscriptions) return;
+  const meta = replayed ? { id, replayed } : { id };
   // A copy: a handler may subscribe or unsubscribe while we walk the set.
   for (const subscription of [...subscriptions]) {
     if (!subscription.active) continue;
     if (!isReset && subscription.types && !subscription.types.has(message.type)) continue;
     try {
-      subscription.handler(message, { id });
+      subscription.handler(message, meta);
     } catch (error) {
       report(
         new HeraldClientError(

@@ -33,6 +33,31 @@ afterEach(() => {
 });
 
 describe("useChannel", () => {
+  it("asks for a channel's past with from: \"start\", while the page's other subscriptions keep their cursor", async () => {
+    const h = createHarness();
+    renderHook(() => useChannel("project.p1", () => {}), { wrapper: h.wrapper });
+    await settle();
+    const first = h.fakes.last();
+    fire(() => first.open());
+    fire(() => first.emit("e1-9", { type: "task", channel: "project.p1" }));
+    const seen: string[] = [];
+    renderHook(
+      () =>
+        useChannel("file.f1", (m, meta) => seen.push(`${m.type}${meta.replayed ? "*" : ""}`), {
+          from: "start",
+        }),
+      { wrapper: h.wrapper },
+    );
+    await settle();
+    const second = h.fakes.last();
+    expect(second.query.getAll("start")).toEqual(["file.f1"]);
+    expect(second.query.get("lastEventId")).toBe("e1-9");
+    fire(() => second.open());
+    fire(() => second.emit("e1-4", { type: "render_progress", channel: "file.f1" }));
+    fire(() => second.emit("e1-10", { type: "file", channel: "file.f1" }));
+    expect(seen).toEqual(["render_progress*", "file"]);
+  });
+
   it("delivers the messages of its channels, with the event id", async () => {
     const h = createHarness();
     const got: [string, string | undefined][] = [];

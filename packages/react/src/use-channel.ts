@@ -14,6 +14,12 @@ export interface UseChannelOptions {
   types?: readonly string[];
   /** `false` holds no subscription. Default `true`. */
   enabled?: boolean;
+  /**
+   * `"start"`: each channel's kept history first, then live (the client's `from: "start"`), for
+   * a component that rebuilds its state from the channel; the page's other subscriptions keep
+   * their cursor. Read when the subscription is made.
+   */
+  from?: "start";
 }
 
 /**
@@ -38,10 +44,14 @@ export function useChannel(
   const enabled = options.enabled ?? true;
   const channelsKey = listKey(typeof channels === "string" ? [channels] : channels);
   const typesKey = options.types ? listKey(options.types) : undefined;
+  const from = options.from;
 
   useEffect(() => {
     if (!enabled || !client) return;
-    const subscribeOptions = typesKey === undefined ? undefined : { types: fromKey(typesKey) };
+    const subscribeOptions = {
+      ...(typesKey === undefined ? {} : { types: fromKey(typesKey) }),
+      ...(from === undefined ? {} : { from }),
+    };
     const deliver: MessageHandler = (message, meta) => handlerRef.current(message, meta);
     const unsubscribes: (() => void)[] = [];
     try {
@@ -56,7 +66,7 @@ export function useChannel(
     return () => {
       for (const unsubscribe of unsubscribes) unsubscribe();
     };
-  }, [client, channelsKey, typesKey, enabled]);
+  }, [client, channelsKey, typesKey, enabled, from]);
 
   return useConnectionState();
 }
