@@ -127,7 +127,14 @@ type TabMessage =
    * A tab's channels, all of them, after every change (and when a new leader asks), and its
    * new `from: "start"` subscriptions, once each.
    */
-  | { kind: "channels"; tab: string; channels: string[]; history: HistoryRequest[] }
+  | {
+      kind: "channels";
+      tab: string;
+      channels: string[];
+      history: HistoryRequest[];
+      /** `from: "start"` subscriptions of the tab that ended. */
+      ended: number[];
+    }
   /** The leader: an event of a channel's past, for one `from: "start"` subscription of a tab. */
   | { kind: "replayed"; tab: string; ref: number; id: string | undefined; message: Message }
   /** The leader: every tab's channels, as it holds them. */
@@ -161,8 +168,8 @@ interface Leadership {
   readonly held: Map<string, () => void>;
   /** Tabs whose lock the leader waits on, to learn when they are gone. */
   readonly watched: Set<string>;
-  /** The stream's `from: "start"` subscriptions for tabs, by tab. */
-  readonly histories: Map<string, (() => void)[]>;
+  /** The stream's `from: "start"` subscriptions for tabs, by tab and the tab's ref. */
+  readonly histories: Map<string, Map<number, () => void>>;
   /** Releases the leader's lock: the next tab takes over. */
   readonly resign: () => void;
   shared: SharedState | undefined;
@@ -202,6 +209,7 @@ export function createSharedEventsClient(
   /** This tab's `from: "start"` subscriptions, and those not yet asked of the leader. */
   const histories = new Map<number, HistorySubscription>();
   let unsentHistory: HistoryRequest[] = [];
+  let endedHistory: number[] = [];
   let nextRef = 0;
 
   bus.onmessage = (event) => {
@@ -259,7 +267,7 @@ export function createSharedEventsClient(
         else union.delete(message.tab);
         if (leadership) {
           watch(leadership, message.tab);
-          askHistory(leadership, message.tab, message.history);
+          askHistory(leadership, message.tab, message.history, message.ended);
           followUnion(leadership);
           // A tab that has just come hears what state the stream is in.
           if (leadership.shared) post({ kind: "state", state: leadership.shared });
@@ -310,7 +318,7 @@ export function createSharedEventsClient(
     current.watched.add(other);
     request(`${name} tab ${other}`, async () => {
       current.watched.delete(other);
-      for (const unsubscribe of current.histories.get(other) ?? []) unsubscribe();
+      for (const unsubscribe of current.histories.get(other)?.values() ?? []) unsubscribe();
       current.histories.delete(other);
       if (leadership !== current || !union.delete(other)) return;
       followUnion(current);
@@ -348,7 +356,14 @@ export function createSharedEventsClient(
     current: Leadership,
     from: string,
     requests: readonly HistoryRequest[],
+    ended: readonly number[],
   ): void {
+    const held = current.histories.get(from) ?? new Map<number, () => void>();
+    current.histories.set(from, held);
+    for (const ref of ended) {
+      held.get(ref)?.();
+      held.delete(ref);
+    }
     for (const { ref, channel } of requests) {
       const unsubscribe = current.stream.subscribe(
         channel,
@@ -359,9 +374,7 @@ export function createSharedEventsClient(
         },
         { from: "start" },
       );
-      const list = current.histories.get(from) ?? [];
-      list.push(unsubscribe);
-      current.histories.set(from, list);
+      held.set(ref, unsubscribe);
     }
   }
 
@@ -457,12 +470,14 @@ export function createSharedEventsClient(
 
   function announce(): void {
     const history = unsentHistory;
+    const ended = endedHistory;
     unsentHistory = [];
+    endedHistory = [];
     if (leadership) {
-      askHistory(leadership, tab, history);
+      askHistory(leadership, tab, history, ended);
       followUnion(leadership);
     } else {
-      post({ kind: "channels", tab, channels: [...byChannel.keys()], history });
+      post({ kind: "channels", tab, channels: [...byChannel.keys()], history, ended });
     }
   }
 
@@ -494,7 +509,10 @@ export function createSharedEventsClient(
     return () => {
       if (!subscription.active) return;
       subscription.active = false;
-      histories.delete(ref);
+      if (histories.delete(ref)) {
+        endedHistory.push(ref);
+        queueAnnounce();
+      }
       const current = byChannel.get(channel);
       current?.delete(subscription);
       if (current?.size === 0) {
@@ -529,7 +547,7 @@ export function createSharedEventsClient(
       current.stream.close();
       current.resign();
     } else {
-      post({ kind: "channels", tab, channels: [], history: [] });
+      post({ kind: "channels", tab, channels: [], history: [], ended: [] });
     }
     closed = true;
     releaseTabLock?.();

@@ -151,7 +151,9 @@ export function useGenerations(kind: MediaKind): Generations {
   useChannel(
     followed.map((id) => `file.${id}`),
     onFileMessage,
-    { types: FILE_EVENTS, enabled: followed.length > 0 },
+    // Its past too: a page opened mid-render draws the bar from the channel at once; the
+    // reducer keeps whichever of the channel and the REST read is further along.
+    { types: FILE_EVENTS, enabled: followed.length > 0, from: "start" },
   );
 
   // Every file newly followed is read once after its subscription, whatever it missed before.
