@@ -188,7 +188,7 @@ it("a follower's from: \"start\" subscription gets its channel's past through th
   a.fakes.last().open();
   emit(a, 3, "file.b");
   emit(a, 5, "project.a");
-  await vi.waitFor(() => expect(b.client.connection.getSnapshot().lastEventId).toBe("e1-5"));
+  await vi.waitFor(() => expect(c.client.connection.getSnapshot().lastEventId).toBe("e1-5"));
 
   const past: string[] = [];
   b.client.subscribe(
@@ -208,4 +208,17 @@ it("a follower's from: \"start\" subscription gets its channel's past through th
   await vi.waitFor(() => expect(past).toEqual(["1r", "3r", "6"]));
   await vi.waitFor(() => expect(c.got).toEqual(["file.b:3", "file.b:6"]));
   expect(a.got).toEqual(["project.a:5"]);
+});
+
+it("a client that never subscribes takes no part: no lock, no stream", async () => {
+  const browser = fakeBrowser();
+  const idle = openTab(browser, "idle");
+  const name = sharingFor({ baseUrl: "http://hub.test", share: true }, idle.tab.environment)?.name;
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  expect(browser.holderOf(name ?? "")).toBeUndefined();
+  const used = openTab(browser, "used");
+  used.listen("project.a");
+  await vi.waitFor(() => expect(used.fakes.instances).toHaveLength(1));
+  expect(browser.holderOf(name ?? "")).toBe("used");
+  expect(idle.fakes.instances).toHaveLength(0);
 });

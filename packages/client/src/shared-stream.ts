@@ -197,7 +197,7 @@ export function createSharedEventsClient(
   /** Every other tab's channels, as the leader last announced them (or as this leader holds them). */
   const union = new Map<string, string[]>();
   const stopped = new AbortController();
-  const bus = environment.openChannel(name);
+  let bus: BroadcastChannelLike | undefined;
   let cursor: Cursor | undefined;
   let lastEventId: string | undefined;
   let leadership: Leadership | undefined;
@@ -212,22 +212,27 @@ export function createSharedEventsClient(
   let endedHistory: number[] = [];
   let nextRef = 0;
 
-  bus.onmessage = (event) => {
-    if (!closed) hear(event.data as TabMessage);
-  };
-  // Heard by the leader, which answers with the stream's state.
-  queueAnnounce();
-
-  // This tab's own lock, held until it closes: the leader learns of its end by being granted it.
-  request(
-    `${name} tab ${tab}`,
-    () =>
-      new Promise<void>((resolve) => {
-        releaseTabLock = resolve;
-      }),
-  );
-  // The leader's lock: granted at once to the first tab, later to the next in the queue.
-  request(name, () => new Promise<void>((resign) => lead(resign)));
+  /**
+   * Takes part from the first subscription on (or `reconnect()`): a client made and never
+   * used (a render React threw away, say) neither listens nor queues for the lock.
+   */
+  function join(): void {
+    if (bus) return;
+    bus = environment.openChannel(name);
+    bus.onmessage = (event) => {
+      if (!closed) hear(event.data as TabMessage);
+    };
+    // This tab's own lock, held until it closes: the leader learns of its end by being granted it.
+    request(
+      `${name} tab ${tab}`,
+      () =>
+        new Promise<void>((resolve) => {
+          releaseTabLock = resolve;
+        }),
+    );
+    // The leader's lock: granted at once to the first tab, later to the next in the queue.
+    request(name, () => new Promise<void>((resign) => lead(resign)));
+  }
 
   function request(lockName: string, callback: () => Promise<void>): void {
     environment.locks.request(lockName, { signal: stopped.signal }, callback).then(
@@ -247,7 +252,7 @@ export function createSharedEventsClient(
   }
 
   function post(message: TabMessage): void {
-    bus.postMessage(message);
+    bus?.postMessage(message);
   }
 
   function hear(message: TabMessage): void {
@@ -493,6 +498,7 @@ export function createSharedEventsClient(
       closed,
       channelKinds ?? DEFAULT_CHANNEL_KINDS,
     );
+    join();
     let subscriptions = byChannel.get(channel);
     if (!subscriptions) {
       subscriptions = new Set();
@@ -529,6 +535,7 @@ export function createSharedEventsClient(
         "this events client was closed: it cannot reconnect",
       );
     }
+    join();
     if (leadership) leadership.stream.reconnect();
     else post({ kind: "reconnect" });
   }
@@ -552,8 +559,10 @@ export function createSharedEventsClient(
     closed = true;
     releaseTabLock?.();
     stopped.abort();
-    bus.onmessage = null;
-    bus.close();
+    if (bus) {
+      bus.onmessage = null;
+      bus.close();
+    }
     store.update({ status: "closed" });
   }
 
