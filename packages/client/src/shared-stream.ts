@@ -203,6 +203,7 @@ export function createSharedEventsClient(
   let leadership: Leadership | undefined;
   let announceQueued = false;
   let closed = false;
+  /** Set once this tab holds its own lock: until then no tab hears of it (see `join`). */
   let releaseTabLock: (() => void) | undefined;
   /** The tab that last led: when this one is granted the lock, that one has gone. */
   let leaderTab: string | undefined;
@@ -222,12 +223,15 @@ export function createSharedEventsClient(
     bus.onmessage = (event) => {
       if (!closed) hear(event.data as TabMessage);
     };
-    // This tab's own lock, held until it closes: the leader learns of its end by being granted it.
+    // This tab's own lock, held until it closes: the leader learns of its end by being granted
+    // it. The tab speaks only once it holds it, or a leader asking for it first would think the
+    // tab gone.
     request(
       `${name} tab ${tab}`,
       () =>
         new Promise<void>((resolve) => {
           releaseTabLock = resolve;
+          if (!closed) announce();
         }),
     );
     // The leader's lock: granted at once to the first tab, later to the next in the queue.
@@ -474,6 +478,7 @@ export function createSharedEventsClient(
   }
 
   function announce(): void {
+    if (!releaseTabLock && !leadership) return;
     const history = unsentHistory;
     const ended = endedHistory;
     unsentHistory = [];
