@@ -222,3 +222,29 @@ it("a client that never subscribes takes no part: no lock, no stream", async () 
   expect(browser.holderOf(name ?? "")).toBe("used");
   expect(idle.fakes.instances).toHaveLength(0);
 });
+
+it('a hand-over asks for a from: "start" subscription\'s history again, and what it had is not repeated', async () => {
+  const browser = fakeBrowser();
+  const [a, b] = [openTab(browser, "a"), openTab(browser, "b")];
+  a.listen("project.a");
+  await vi.waitFor(() => expect(a.fakes.instances).toHaveLength(1));
+  a.fakes.last().open();
+  emit(a, 5, "project.a");
+  const past: number[] = [];
+  b.client.subscribe("file.b", (message) => past.push(Number(message.data?.n)), { from: "start" });
+  await vi.waitFor(() => expect(a.fakes.last().query.getAll("start")).toEqual(["file.b"]));
+  a.fakes.last().open();
+  emit(a, 1, "file.b");
+  await vi.waitFor(() => expect(past).toEqual([1]));
+  // The leader dies before the rest of the history reached b.
+  a.tab.kill();
+  await vi.waitFor(() => expect(b.fakes.instances).toHaveLength(1));
+  const taken = b.fakes.last();
+  expect(taken.query.getAll("start")).toEqual(["file.b"]);
+  expect(taken.query.get("lastEventId")).toBe("e1-5");
+  taken.open();
+  emit(b, 1, "file.b");
+  emit(b, 3, "file.b");
+  emit(b, 6, "file.b");
+  await vi.waitFor(() => expect(past).toEqual([1, 3, 6]));
+});

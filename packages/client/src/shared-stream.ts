@@ -142,7 +142,7 @@ type TabMessage =
   /** The leader: an event of the shared stream. */
   | { kind: "event"; id: string | undefined; message: Message }
   /** The leader: the shared stream's state changed. */
-  | { kind: "state"; state: SharedState }
+  | { kind: "state"; state: SharedState; lastEventId: string | undefined }
   /** A new leader: tabs announce their channels again. */
   | { kind: "leader"; tab: string }
   /** A tab's `reconnect()`, for the leader to carry out. */
@@ -268,7 +268,9 @@ export function createSharedEventsClient(
         if (message.tab === tab && !leadership) replayed(message.ref, message.message, message.id);
         return;
       case "state":
-        if (!leadership) applyState(message.state);
+        if (leadership) return;
+        catchUpCursor(message.lastEventId);
+        applyState(message.state);
         return;
       case "channels":
         if (message.tab === tab) return;
@@ -278,8 +280,9 @@ export function createSharedEventsClient(
           watch(leadership, message.tab);
           askHistory(leadership, message.tab, message.history, message.ended);
           followUnion(leadership);
-          // A tab that has just come hears what state the stream is in.
-          if (leadership.shared) post({ kind: "state", state: leadership.shared });
+          // A tab that has just come hears what state the stream is in, and its cursor,
+          // so that it can resume the stream from there should it lead one day.
+          if (leadership.shared) post({ kind: "state", state: leadership.shared, lastEventId });
         }
         return;
       case "union":
@@ -289,7 +292,10 @@ export function createSharedEventsClient(
         return;
       case "leader":
         leaderTab = message.tab;
-        if (!leadership) announce();
+        if (!leadership) {
+          askHistoryAgain();
+          announce();
+        }
         return;
       case "reconnect":
         leadership?.stream.reconnect();
@@ -317,7 +323,8 @@ export function createSharedEventsClient(
     stream.connection.subscribe((state) => shareState(current, state));
     for (const other of union.keys()) watch(current, other);
     post({ kind: "leader", tab });
-    followUnion(current);
+    askHistoryAgain();
+    announce();
     shareState(current, stream.connection.getSnapshot());
   }
 
@@ -387,6 +394,18 @@ export function createSharedEventsClient(
     }
   }
 
+  /**
+   * A new leader has none of this tab's `from: "start"` subscriptions: they ask again, in case
+   * the hand-over cut a replay short; what they had already is dropped by seq.
+   */
+  function askHistoryAgain(): void {
+    unsentHistory = [...histories].map(([ref, history]) => ({
+      ref,
+      channel: history.subscription.channel,
+    }));
+    endedHistory = [];
+  }
+
   function replayed(ref: number, message: Message, id: string | undefined): void {
     const history = histories.get(ref);
     if (!history?.subscription.active || !firstTime(history, id)) return;
@@ -420,8 +439,17 @@ export function createSharedEventsClient(
       return;
     }
     current.shared = shared;
-    post({ kind: "state", state: shared });
+    post({ kind: "state", state: shared, lastEventId });
     applyState(shared);
+  }
+
+  /** The stream's cursor, for a tab that has received nothing yet (or less than that). */
+  function catchUpCursor(id: string | undefined): void {
+    const position = parseCursor(id);
+    if (!position || alreadySeen(position, cursor)) return;
+    if (cursor && cursor.epoch !== position.epoch) return;
+    cursor = position;
+    lastEventId = id;
   }
 
   function applyState(state: SharedState): void {
