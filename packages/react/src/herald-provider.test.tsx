@@ -73,7 +73,7 @@ describe("HeraldProvider", () => {
 
   it("reports maxAttempts from the options' backoff, from its prop, or Infinity", () => {
     const fakes = fakeEventSources();
-    const hook = () => useImageSSE({ projectId: null, eventHandlers: {} }).maxAttempts;
+    const hook = () => useImageSSE({ fileId: null, eventHandlers: {} }).maxAttempts;
     const fromOptions = renderHook(hook, {
       wrapper: ({ children }) => (
         <HeraldProvider options={{ EventSource: fakes.EventSource, backoff: { maxAttempts: 5 } }}>

@@ -1,11 +1,13 @@
 /**
- * The shape the WebSocket-era hooks had, over one channel: a map of handlers keyed by message
- * type, and `{ isConnected, connectionAttempts, maxAttempts, disconnect }` back. The four named
- * hooks (`legacy-hooks.ts`) are this hook with their channel chosen for them.
+ * One hook over one channel with the WebSocket-era shape: `eventHandlers` (an array of
+ * functions, or a map by message type) in, `{ isConnected, connectionAttempts, maxAttempts,
+ * disconnect }` out. The named hooks of `legacy-hooks.ts` are this hook with their channel and
+ * context chosen for them.
  */
 import type { Message, TypedMessage } from "@herald/protocol";
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { useHeraldContext } from "./herald-provider.tsx";
+import { type LegacyContext, type LegacyMessage, legacyView } from "./legacy-message.ts";
 import { useChannel } from "./use-channel.ts";
 
 type MessageOf<T extends TypedMessage["type"]> = Extract<TypedMessage, { type: T }>;
@@ -17,10 +19,11 @@ type MessageOf<T extends TypedMessage["type"]> = Extract<TypedMessage, { type: T
 export type MessageTypeHandler = { handle(message: Message): void }["handle"];
 
 /**
- * Handlers by message type, plus `onMessage` for every message. They are declared as methods
- * so that a page's handlers keep their own parameter types when they move over (TypeScript
- * compares method parameters both ways), and a handler of a type not listed here goes in under
- * its type's name.
+ * The map form (Herald's extension): handlers by message type, plus `onMessage` for every
+ * message. They are declared as methods so that a page's handlers keep their own parameter
+ * types (TypeScript compares method parameters both ways), and a handler of a type not listed
+ * here goes in under its type's name. Each gets the legacy view of the message, like the
+ * array form.
  */
 export interface EventHandlers {
   task?(message: MessageOf<"task">): void;
@@ -37,7 +40,18 @@ export interface EventHandlers {
   /** Every message, known type or not, after the handler of its type. */
   onMessage?(message: Message): void;
   [type: string]: MessageTypeHandler | undefined;
+  /**
+   * No numeric keys: without this, an array literal of handlers (`[(message) => …]`) would be
+   * typed against this map's string index as well, and its parameter would lose its type.
+   */
+  [index: number]: never;
 }
+
+/**
+ * `eventHandlers` as the app passes it, an array of functions that each get every message of the
+ * channel (an empty array subscribes nothing, as it did in the app), or Herald's map form.
+ */
+export type LegacyEventHandlers = readonly ((message: LegacyMessage) => void)[] | EventHandlers;
 
 export interface SSEHookResult {
   /** The hook holds its subscription and the stream is open. */
@@ -54,20 +68,19 @@ export interface SSEHookResult {
 }
 
 export interface UseChannelHandlersOptions {
-  /** The channel, for example `project.p1`; `null`/`undefined` subscribes nothing. */
+  /** The channel, for example `project.p1`; `null`, `undefined` or `""` subscribes nothing. */
   channel: string | null | undefined;
-  eventHandlers: EventHandlers;
+  eventHandlers: LegacyEventHandlers;
   /** Default `true`. */
   enabled?: boolean;
-  /**
-   * Where given, a message whose `requestId` is another non-empty string is not delivered;
-   * messages with this `requestId`, and messages without one, are.
-   */
-  requestId?: string | null | undefined;
+  /** The ids filled into messages that lack them (see `legacyView`). */
+  context?: LegacyContext;
 }
 
 export function useChannelHandlers(options: UseChannelHandlersOptions): SSEHookResult {
-  const { channel, eventHandlers, requestId } = options;
+  const { channel, eventHandlers } = options;
+  const projectId = options.context?.projectId;
+  const requestId = options.context?.requestId;
   const enabled = options.enabled ?? true;
   const { maxAttempts } = useHeraldContext("useChannelHandlers");
 
@@ -82,13 +95,14 @@ export function useChannelHandlers(options: UseChannelHandlersOptions): SSEHookR
     disconnectedRef.current = disconnectedFrom;
   }, [disconnectedFrom]);
 
-  const active = enabled && Boolean(channel) && disconnectedFrom === null;
+  // The app's hooks held no subscription for an empty array; a map always subscribes.
+  const hasHandlers = !Array.isArray(eventHandlers) || eventHandlers.length > 0;
+  const active = enabled && Boolean(channel) && hasHandlers && disconnectedFrom === null;
   const state = useChannel(
     channel ?? [],
     (message) => {
       if (message.channel === disconnectedRef.current) return;
-      if (isForAnotherRequest(message, requestId)) return;
-      deliver(eventHandlers, message);
+      deliver(eventHandlers, legacyView(message, { projectId, requestId }));
     },
     { enabled: active },
   );
@@ -107,36 +121,39 @@ export function useChannelHandlers(options: UseChannelHandlersOptions): SSEHookR
   );
 }
 
-function isForAnotherRequest(message: Message, requestId: string | null | undefined): boolean {
-  if (!requestId) return false;
-  const theirs = message.requestId;
-  return typeof theirs === "string" && theirs !== "" && theirs !== requestId;
-}
-
 /**
- * The handler of the message's type, then `onMessage`. A handler that throws does not keep the
- * message from `onMessage`; the error goes on to the client, which reports it
- * (`handler_failed`) and carries on with the stream.
+ * Array form: every handler, in order. Map form: the handler of the message's type, then
+ * `onMessage`. A handler that throws does not keep the message from the others; the error goes
+ * on to the client, which reports it (`handler_failed`) and carries on with the stream.
  */
-function deliver(handlers: EventHandlers, message: Message): void {
+function deliver(handlers: LegacyEventHandlers, message: LegacyMessage): void {
   const errors: unknown[] = [];
-  const handler = handlerOf(handlers, message.type);
-  if (handler) {
+  const attempt = (call: () => void) => {
     try {
-      handler.call(handlers, message);
+      call();
     } catch (error) {
       errors.push(error);
     }
-  }
-  try {
-    handlers.onMessage?.(message);
-  } catch (error) {
-    errors.push(error);
+  };
+  if (isHandlerList(handlers)) {
+    for (const handler of handlers) attempt(() => handler(message));
+  } else {
+    // The view is a Message with mirrors added: what the map's handlers are typed with.
+    const envelope = message as Message;
+    const handler = handlerOf(handlers, message.type);
+    if (handler) attempt(() => handler.call(handlers, envelope));
+    if (handlers.onMessage) attempt(() => handlers.onMessage?.(envelope));
   }
   if (errors.length === 1) throw errors[0];
   if (errors.length > 1) {
     throw new AggregateError(errors, `handlers of a "${message.type}" message threw`);
   }
+}
+
+function isHandlerList(
+  handlers: LegacyEventHandlers,
+): handlers is readonly ((message: LegacyMessage) => void)[] {
+  return Array.isArray(handlers);
 }
 
 /**

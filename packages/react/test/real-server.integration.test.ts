@@ -19,8 +19,8 @@ import { afterEach, beforeEach, expect, it, vi } from "vitest";
 import { type SseTestServer, startSseTestServer } from "../../client/test/sse-test-server.ts";
 import { HeraldProvider } from "../src/herald-provider.tsx";
 import { useImageSSE } from "../src/legacy-hooks.ts";
+import type { LegacyMessage } from "../src/legacy-message.ts";
 import { useChannel } from "../src/use-channel.ts";
-import type { EventHandlers } from "../src/use-channel-handlers.ts";
 import { legacyMessages } from "./support.tsx";
 
 const LINGER_MS = 50;
@@ -72,35 +72,25 @@ it("useChannel under StrictMode opens one stream and gets each published message
   expect(server.requests[0]?.channels.sort()).toEqual(["project.p1", "user.u1"]);
 });
 
-it("useImageSSE gets every WebSocket-era message with its fields intact, and lets go on unmount", async () => {
+it("useImageSSE hands its array of handlers every WebSocket-era message, fields intact, and lets go on unmount", async () => {
   const fixtures = legacyMessages();
-  const all: Message[] = [];
-  const tasks: Message[] = [];
-  const eventHandlers: EventHandlers = {
-    task: (message) => {
-      tasks.push(message);
-    },
-    onMessage: (message) => {
-      all.push(message);
-    },
-  };
-  const { result, unmount } = renderHook(() => useImageSSE({ projectId: "p_01", eventHandlers }), {
-    wrapper: strictWrapper,
-  });
+  const all: LegacyMessage[] = [];
+  const { result, unmount } = renderHook(
+    () => useImageSSE({ fileId: "f_01", eventHandlers: [(message) => all.push(message)] }),
+    { wrapper: strictWrapper },
+  );
   await vi.waitFor(() => expect(result.current.isConnected).toBe(true));
   await act(async () => {
-    for (const fixture of fixtures) server.publish("project.p_01", fixture);
+    for (const fixture of fixtures) server.publish("file.f_01", fixture);
     await vi.waitFor(() => expect(all).toHaveLength(fixtures.length));
   });
 
-  // The same fields and values as over WebSocket, plus channel and ts.
+  // The same fields and values as over WebSocket (mirrors only added), plus channel and ts.
   all.forEach((message, i) => {
-    const { channel, ts, ...rest } = message;
-    expect(rest).toEqual(fixtures[i]);
-    expect(channel).toBe("project.p_01");
-    expect(typeof ts).toBe("number");
+    expect(message).toMatchObject(fixtures[i] ?? {});
+    expect(message.channel).toBe("file.f_01");
+    expect(typeof message.ts).toBe("number");
   });
-  expect(tasks).toEqual(all.filter((m) => m.type === "task"));
   expect(result.current).toMatchObject({ isConnected: true, connectionAttempts: 0 });
 
   unmount();
@@ -110,7 +100,7 @@ it("useImageSSE gets every WebSocket-era message with its fields intact, and let
 });
 
 it("reports reconnecting attempts while the server is cut off, then connected again", async () => {
-  const { result } = renderHook(() => useImageSSE({ projectId: "p1", eventHandlers: {} }), {
+  const { result } = renderHook(() => useImageSSE({ fileId: "f1", eventHandlers: {} }), {
     wrapper: strictWrapper,
   });
   await vi.waitFor(() => expect(result.current.isConnected).toBe(true));
