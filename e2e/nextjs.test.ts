@@ -1,0 +1,158 @@
+/**
+ * examples/nextjs, a Next.js App Router app that installs Herald's four packages from their
+ * packed tarballs, as a user's app would from npm: `next build` (type check and prerendering of
+ * `/` included), `next start`, then a generation followed by a raw `curl -N` stream and by the
+ * page in Chromium through `useChannel` and the WebSocket-era `useImageSSE`.
+ */
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { launchChromium, type TestBrowser } from "./support/browser.ts";
+import { openCurlStream } from "./support/curl-stream.ts";
+import {
+  EXAMPLE,
+  type ExampleServer,
+  installAndBuildExample,
+  startExample,
+} from "./support/nextjs-example.ts";
+
+interface Generation {
+  projectId: string;
+  taskId: string;
+  fileId: string;
+}
+
+/** What the example's fake generation publishes to a project, in order (PROTOCOL.md section 4). */
+const GENERATION_EVENTS = [
+  "task:pending",
+  "task:in_progress",
+  ...Array.from({ length: 8 }, () => "render_progress"),
+  "render_result",
+  "file:completed",
+  "task:completed",
+];
+
+let build = "";
+let server: ExampleServer;
+let chrome: TestBrowser;
+
+beforeAll(async () => {
+  build = await installAndBuildExample();
+  [server, chrome] = await Promise.all([startExample(), launchChromium()]);
+}, 360_000);
+
+afterAll(async () => {
+  await chrome?.close();
+  await server?.close();
+}, 30_000);
+
+/** Signs in as the demo's token route does: the `herald_token` cookie and the visitor's project. */
+async function signIn(): Promise<{ cookie: string; projectId: string }> {
+  const response = await fetch(`${server.url}/api/token`, { method: "POST" });
+  expect(response.status).toBe(200);
+  const token = /(?:^|;\s*)herald_token=([^;]+)/.exec(response.headers.get("set-cookie") ?? "");
+  if (!token?.[1]) throw new Error(`no herald_token cookie in ${response.headers.get("set-cookie")}`);
+  const { projectId } = (await response.json()) as { projectId: string };
+  return { cookie: `herald_token=${token[1]}`, projectId };
+}
+
+function kindOf(message: Record<string, unknown>): string {
+  const object = message.object as Record<string, unknown> | undefined;
+  return message.type === "task" || message.type === "file"
+    ? `${message.type}:${String(object?.status)}`
+    : String(message.type);
+}
+
+describe("examples/nextjs, built from the packed packages", () => {
+  it("builds with next build: type checked, / prerendered, the API routes dynamic", () => {
+    expect(build).toMatch(/Finished TypeScript/);
+    expect(build).toMatch(/○ \/\s/);
+    expect(build).toMatch(/ƒ \/api\/v1\/events\/\[\[\.\.\.path\]\]/);
+    // The tarballs, not the workspaces: installed from .herald-packages, with compiled files.
+    expect(existsSync(join(EXAMPLE, "node_modules/@herald/react/src"))).toBe(false);
+    expect(existsSync(join(EXAMPLE, ".next/server/app/index.html"))).toBe(true);
+  });
+
+  it("delivers a generation's events to curl -N as each is published, the first within a second", async ({
+    annotate,
+  }) => {
+    const { cookie, projectId } = await signIn();
+    const curl = openCurlStream(`${server.url}/api/v1/events/project.${projectId}`, { cookie });
+    try {
+      await curl.until((s) => s.comments.includes("ok"), "the stream's opening comment");
+      const response = await fetch(`${server.url}/api/generate`, {
+        method: "POST",
+        headers: { cookie },
+      });
+      expect(response.status).toBe(202);
+      const generation = (await response.json()) as Generation;
+      expect(generation.projectId).toBe(projectId);
+
+      await curl.until(
+        (s) => s.events.some((e) => kindOf(e.message) === "task:completed"),
+        "task(completed)",
+      );
+      const events = curl.events;
+      expect(events.map((e) => kindOf(e.message))).toEqual(GENERATION_EVENTS);
+      for (const { message } of events) {
+        expect(message).toMatchObject({ channel: `project.${projectId}`, projectId });
+      }
+      expect(events[10]?.message.object).toEqual({
+        taskId: generation.taskId,
+        fileId: generation.fileId,
+        url: `/result.svg?file=${generation.fileId}`,
+        contentType: "image/svg+xml",
+      });
+
+      // `ts` is the hub's publish time, on this machine's clock.
+      const latencies = events.map((e) => e.arrivedAt - Number(e.message.ts));
+      await annotate(`arrival after publishing, ms: ${latencies.join(", ")}`);
+      expect(latencies[0]).toBeLessThan(1000);
+      // As they happen: each progress event was read before the next one was published.
+      const progress = events.filter((e) => e.message.type === "render_progress");
+      for (let i = 0; i + 1 < progress.length; i++) {
+        expect(progress[i]?.arrivedAt).toBeLessThan(Number(progress[i + 1]?.message.ts));
+      }
+    } finally {
+      await curl.close();
+    }
+  });
+
+  it("shows the generation on the page through useChannel and useImageSSE, to the result", async () => {
+    const context = await chrome.browser.newContext({ baseURL: server.url });
+    try {
+      const page = await context.newPage();
+      const problems: string[] = [];
+      page.on("pageerror", (error) => problems.push(error.message));
+      page.on("console", (message) => {
+        if (message.type() === "error") problems.push(`${message.text()} (${message.location().url})`);
+      });
+      await page.goto("/");
+      await page.getByTestId("connection").filter({ hasText: "open" }).waitFor();
+
+      const started = page.waitForResponse((r) => r.url().endsWith("/api/generate"));
+      await page.getByRole("button", { name: "Generate" }).click();
+      const generation = (await (await started).json()) as Generation;
+
+      const followers = [page.getByTestId("use-channel"), page.getByTestId("use-image-sse")];
+      // Progress shows while the generation runs, before its result.
+      await followers[0]
+        ?.locator('progress:not([aria-valuenow="0"]):not([aria-valuenow="100"])')
+        .waitFor();
+      for (const follower of followers) {
+        await follower.and(page.locator('[data-status="completed"]')).waitFor();
+        expect(await follower.locator("progress").getAttribute("aria-valuenow")).toBe("100");
+        const image = follower.getByRole("img");
+        expect(await image.getAttribute("src")).toBe(`/result.svg?file=${generation.fileId}`);
+        const width = await image.evaluate(async (img: HTMLImageElement) => {
+          await img.decode();
+          return img.naturalWidth;
+        });
+        expect(width).toBe(512);
+      }
+      expect(problems).toEqual([]);
+    } finally {
+      await context.close();
+    }
+  });
+});
