@@ -13,7 +13,7 @@ import { cpus, loadavg, release, totalmem } from "node:os";
 import { dirname, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { deleteKeys } from "../packages/hub/test/support/redis-server.ts";
+import { deleteKeys } from "@herald/test-support/redis-server";
 import {
   type ClientHandle,
   killAll,

@@ -4,12 +4,15 @@
  * and the generated files on to the server, so the page stays same-origin and its cookies work.
  */
 import react from "@vitejs/plugin-react";
-import { defineConfig } from "vite";
+import { defaultClientConditions, defineConfig } from "vite";
 
 const server = process.env.HERALD_SERVER ?? "http://127.0.0.1:3000";
 
 export default defineConfig({
   plugins: [react()],
+  // The packages from their TypeScript sources (their `exports` under "@herald/source"): no
+  // build of them needed first.
+  resolve: { conditions: ["@herald/source", ...defaultClientConditions] },
   server: {
     host: "127.0.0.1",
     port: 5173,

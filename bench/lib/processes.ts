@@ -26,7 +26,7 @@ export function killAll(): void {
 
 function forkTs(file: string, args: string[], extraExecArgv: string[] = []): ChildProcess {
   const child = fork(file, args, {
-    execArgv: ["--import", "tsx", "--expose-gc", ...extraExecArgv],
+    execArgv: ["--import", "tsx", "--conditions=@herald/source", "--expose-gc", ...extraExecArgv],
     stdio: ["ignore", "inherit", "inherit", "ipc"],
     serialization: "advanced",
   });

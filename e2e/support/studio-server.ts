@@ -57,7 +57,7 @@ export async function startStudioServer(
       REDIS_URL: "",
       DATABASE_URL: "",
     },
-    // Its own process group, so closing ends npm, tsx and the server together.
+    // Its own process group, so closing ends npm, the build and the server together.
     detached: true,
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -110,7 +110,7 @@ async function waitUntilReady(
 }
 
 /**
- * Stops npm and what it started (sh, tsx, the server): npm exits at once on SIGTERM, the
+ * Stops npm and what it started (sh, the build, the server): npm exits at once on SIGTERM, the
  * server only once it has closed its streams, so the group is watched until it is empty.
  */
 export async function stopGroup(pid: number): Promise<void> {

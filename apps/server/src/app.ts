@@ -11,11 +11,11 @@ import {
   createHub,
   createJwtAuth,
   createMemoryStore,
-  createRedisStore,
   type EventStore,
   type Hub,
 } from "@herald/hub";
 import { heraldPlugin } from "@herald/hub/fastify";
+import { createRedisStore } from "@herald/hub/redis";
 import { type ErrorCode, HeraldError } from "@herald/protocol";
 import Fastify, {
   type FastifyError,

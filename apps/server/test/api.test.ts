@@ -1,6 +1,7 @@
 /** The generation API's refusals, cancel, delete, ownership and reads, over real HTTP. */
+
+import { openRawStream } from "@herald/test-support/raw-sse";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { openRawStream } from "../../../packages/hub/test/support/raw-sse.ts";
 import { follow, shape } from "./support/events.ts";
 import { newUser, startStudio, type TestStudio } from "./support/studio.ts";
 

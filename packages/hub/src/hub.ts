@@ -12,7 +12,6 @@
  */
 import {
   channelProblem,
-  checkPublishedMessage,
   DEFAULT_CHANNEL_KINDS,
   encodeComment,
   encodeEventFrame,
@@ -22,6 +21,7 @@ import {
   parseCursor,
   type StreamResetReason,
 } from "@herald/protocol";
+import { checkPublishedMessage } from "@herald/protocol/schemas";
 import { createHubMetrics, type HubMetrics } from "./metrics.ts";
 import type { EventStore, StoredEvent } from "./store.ts";
 

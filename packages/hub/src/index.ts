@@ -3,5 +3,4 @@ export * from "./http.ts";
 export * from "./hub.ts";
 export * from "./memory-store.ts";
 export * from "./metrics.ts";
-export * from "./redis-store.ts";
 export * from "./store.ts";

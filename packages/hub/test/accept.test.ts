@@ -6,12 +6,12 @@
 import { createServer, type Server } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import { type AddressInfo, connect, type Socket } from "node:net";
+import { openRawStream } from "@herald/test-support/raw-sse";
+import { TEST_SECRET } from "@herald/test-support/server";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { createHub, createJwtAuth, createMemoryStore, type Hub } from "../src/index.ts";
 import { acceptEventStreams, createNodeHandler } from "../src/node.ts";
 import { parsePlainGet } from "../src/request-head.ts";
-import { openRawStream } from "./support/raw-sse.ts";
-import { TEST_SECRET } from "./support/server.ts";
 
 describe("parsePlainGet", () => {
   const head = (...lines: string[]) => `${lines.join("\r\n")}\r\n\r\n`;

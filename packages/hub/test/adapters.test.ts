@@ -9,6 +9,8 @@ import type { AddressInfo } from "node:net";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { ReadableStream as NodeReadableStream } from "node:stream/web";
+import { openRawStream, type RawEvent } from "@herald/test-support/raw-sse";
+import { startTestHub, TEST_SECRET } from "@herald/test-support/server";
 import Fastify, { type FastifyInstance } from "fastify";
 import { afterEach, describe, expect, it } from "vitest";
 import { heraldPlugin } from "../src/fastify.ts";
@@ -20,8 +22,6 @@ import {
   type Hub,
   type JwtAuth,
 } from "../src/index.ts";
-import { openRawStream, type RawEvent } from "./support/raw-sse.ts";
-import { startTestHub, TEST_SECRET } from "./support/server.ts";
 
 interface Reader {
   status: number;

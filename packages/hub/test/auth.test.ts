@@ -3,11 +3,12 @@
  * against a real hub: tokens by cookie, header and query; forged, expired and incomplete
  * tokens; channel patterns for subscribing and publishing.
  */
+
+import { messagesOf, openRawStream, type RawStream } from "@herald/test-support/raw-sse";
+import { startTestHub, TEST_SECRET, type TestHub } from "@herald/test-support/server";
 import { SignJWT } from "jose";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { createJwtAuth } from "../src/index.ts";
-import { messagesOf, openRawStream, type RawStream } from "./support/raw-sse.ts";
-import { startTestHub, TEST_SECRET, type TestHub } from "./support/server.ts";
 
 const OTHER_SECRET = "another-secret-that-is-long-enough-for-hs256";
 

@@ -3,10 +3,10 @@
  * `eventsource` package and by a byte-level parser.
  */
 import { readFileSync } from "node:fs";
+import { messagesOf, openRawStream, type RawStream } from "@herald/test-support/raw-sse";
+import { startTestHub, type TestHub } from "@herald/test-support/server";
 import { EventSource } from "eventsource";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { messagesOf, openRawStream, type RawStream } from "./support/raw-sse.ts";
-import { startTestHub, type TestHub } from "./support/server.ts";
 
 const FIXTURES = readFileSync(
   new URL("../../../../shared/fixtures/legacy-ws-messages.jsonl", import.meta.url),

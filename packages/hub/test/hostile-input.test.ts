@@ -9,12 +9,12 @@
 import { createServer, type Server } from "node:http";
 import { type AddressInfo, connect } from "node:net";
 import { ERROR_STATUS, type HeraldError, isValidChannel } from "@herald/protocol";
+import { openRawStream, type RawEvent, type RawStream } from "@herald/test-support/raw-sse";
+import { TEST_SECRET } from "@herald/test-support/server";
 import fc from "fast-check";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { createHub, createJwtAuth, createMemoryStore, type Hub } from "../src/index.ts";
 import { acceptEventStreams, createNodeHandler } from "../src/node.ts";
-import { openRawStream, type RawEvent, type RawStream } from "./support/raw-sse.ts";
-import { TEST_SECRET } from "./support/server.ts";
 
 const HUGE = 100_000;
 const RESET_REASONS = ["history_expired", "unknown_cursor", "server_restarted"];

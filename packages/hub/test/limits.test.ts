@@ -4,11 +4,11 @@
  * operations endpoints with metrics that move.
  */
 import { request as httpRequest } from "node:http";
+import { openRawStream, type RawStream } from "@herald/test-support/raw-sse";
+import { startTestHub, type TestHub } from "@herald/test-support/server";
 import { afterEach, describe, expect, it } from "vitest";
 import type { EventStore, Hub } from "../src/index.ts";
 import { createMemoryStore } from "../src/index.ts";
-import { openRawStream, type RawStream } from "./support/raw-sse.ts";
-import { startTestHub, type TestHub } from "./support/server.ts";
 
 let server: TestHub | undefined;
 const streams: RawStream[] = [];

@@ -5,12 +5,7 @@
  * REDIS_URL (default 127.0.0.1:6379) and `redis-server` on the PATH; without them they fail.
  */
 import { HeraldError } from "@herald/protocol";
-import type { Redis } from "ioredis";
-import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { createRedisStore, type RedisStoreOptions } from "../src/redis-store.ts";
-import type { EventStore, StoredEvent } from "../src/store.ts";
-import { describeEventStoreContract } from "./store-contract.ts";
-import { messagesOf, openRawStream, type RawStream } from "./support/raw-sse.ts";
+import { messagesOf, openRawStream, type RawStream } from "@herald/test-support/raw-sse";
 import {
   connectTestRedis,
   deleteKeys,
@@ -18,9 +13,14 @@ import {
   type RedisServer,
   startRedisServer,
   uniquePrefix,
-} from "./support/redis-server.ts";
-import { startTestHub, type TestHub } from "./support/server.ts";
-import { startTcpProxy } from "./support/tcp-proxy.ts";
+} from "@herald/test-support/redis-server";
+import { startTestHub, type TestHub } from "@herald/test-support/server";
+import { startTcpProxy } from "@herald/test-support/tcp-proxy";
+import type { Redis } from "ioredis";
+import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { createRedisStore, type RedisStoreOptions } from "../src/redis-store.ts";
+import type { EventStore, StoredEvent } from "../src/store.ts";
+import { describeEventStoreContract } from "./store-contract.ts";
 
 let admin: Redis | undefined;
 let connecting: Promise<Redis> | undefined;

@@ -3,12 +3,13 @@
  * and by query, multiplexed streams, `from=start`, `stream_reset`, heartbeats, slow consumers,
  * and 10,000 events through a proxy that cuts the connection at random points.
  */
+
+import { messagesOf, openRawStream, type RawStream } from "@herald/test-support/raw-sse";
+import { startTestHub, type TestHub } from "@herald/test-support/server";
+import { startTcpProxy, type TcpProxy } from "@herald/test-support/tcp-proxy";
 import { EventSource } from "eventsource";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { createMemoryStore } from "../src/index.ts";
-import { messagesOf, openRawStream, type RawStream } from "./support/raw-sse.ts";
-import { startTestHub, type TestHub } from "./support/server.ts";
-import { startTcpProxy, type TcpProxy } from "./support/tcp-proxy.ts";
 
 let server: TestHub | undefined;
 let proxy: TcpProxy | undefined;

@@ -8,7 +8,9 @@ export type ReactErrorCode =
   /** A hook that needs the events client ran outside `<HeraldProvider>`. */
   | "no_provider"
   /** A callback the page gave a hook (a chat hook's `onMessageUpdated`) threw or rejected. */
-  | "callback_failed";
+  | "callback_failed"
+  /** `useEventsClient()` ran during server rendering, where the provider makes no client. */
+  | "no_client_on_server";
 
 export class HeraldReactError extends Error {
   override readonly name = "HeraldReactError";

@@ -2,6 +2,12 @@
  * `<HeraldProvider>` puts one events client in React context, and `useEventsClient()` reads it.
  * The client is created once per provider (as TanStack Query's `QueryClientProvider` is meant to
  * be used): every hook below shares its one multiplexed stream.
+ *
+ * On the server (Next.js renders client components there too) the provider makes no client: the
+ * page has nothing to connect from there, and a client without `baseUrl` cannot be made outside
+ * a browser. It makes one on its first render in the browser; until then `useChannel` holds no
+ * subscription and `useConnectionState` says "idle", as a fresh client does, so hydration
+ * matches.
  */
 import { createEventsClient, type EventsClient, type EventsClientOptions } from "@herald/client";
 import { createContext, type ReactNode, useContext, useEffect, useMemo, useRef } from "react";
@@ -11,7 +17,8 @@ import { HeraldReactError } from "./errors.ts";
 const CLIENT_DEFAULT_MAX_ATTEMPTS = Number.POSITIVE_INFINITY;
 
 export interface HeraldContextValue {
-  readonly client: EventsClient;
+  /** `null` during server rendering, where a provider makes no client. */
+  readonly client: EventsClient | null;
   /** Failures in a row after which the client gives up: what the WebSocket-era hooks report. */
   readonly maxAttempts: number;
 }
@@ -35,8 +42,9 @@ export type HeraldProviderProps =
       client?: never;
       maxAttempts?: never;
       /**
-       * Options of the client the provider makes on its first render and closes once it
-       * unmounts. Read once: later changes are ignored (give the provider a `key` to start over).
+       * Options of the client the provider makes on its first render in a browser (none is made
+       * during server rendering) and closes once it unmounts. Read once: later changes are
+       * ignored (give the provider a `key` to start over).
        */
       options?: EventsClientOptions;
       children?: ReactNode;
@@ -50,8 +58,9 @@ interface OwnedClient {
 export function HeraldProvider(props: HeraldProviderProps): ReactNode {
   const { client: given, options, children } = props;
   const ownedRef = useRef<OwnedClient | null>(null);
-  // Lazy initialisation of a ref, as React's docs allow: one client per provider, not per render.
-  if (!given && ownedRef.current === null) {
+  // Lazy initialisation of a ref, as React's docs allow: one client per provider, not per render;
+  // and only in a browser, never while rendering on a server.
+  if (!given && ownedRef.current === null && isBrowser()) {
     ownedRef.current = {
       client: createEventsClient(options),
       maxAttempts: options?.backoff?.maxAttempts ?? CLIENT_DEFAULT_MAX_ATTEMPTS,
@@ -64,7 +73,7 @@ export function HeraldProvider(props: HeraldProviderProps): ReactNode {
   const maxAttempts = given
     ? (props.maxAttempts ?? CLIENT_DEFAULT_MAX_ATTEMPTS)
     : (owned?.maxAttempts ?? CLIENT_DEFAULT_MAX_ATTEMPTS);
-  const value = useMemo(() => (client ? { client, maxAttempts } : null), [client, maxAttempts]);
+  const value = useMemo(() => ({ client: client ?? null, maxAttempts }), [client, maxAttempts]);
   return <HeraldContext.Provider value={value}>{children}</HeraldContext.Provider>;
 }
 
@@ -95,6 +104,11 @@ function useCloseOnUnmount(
   }, [owned, ownedRef]);
 }
 
+/** Read at render time, not at import: a module may be loaded on a server and used in a browser. */
+function isBrowser(): boolean {
+  return typeof document !== "undefined";
+}
+
 /** The provider's context; throws where there is none. */
 export function useHeraldContext(hookName: string): HeraldContextValue {
   const value = useContext(HeraldContext);
@@ -107,7 +121,19 @@ export function useHeraldContext(hookName: string): HeraldContextValue {
   return value;
 }
 
-/** The events client of the nearest `<HeraldProvider>`. */
+/**
+ * The events client of the nearest `<HeraldProvider>`. In a browser only: during server
+ * rendering there is none, and this throws `no_client_on_server` (read it in a component that
+ * renders in the browser only, or use `useChannel` and `useConnectionState`, which render on the
+ * server too).
+ */
 export function useEventsClient(): EventsClient {
-  return useHeraldContext("useEventsClient").client;
+  const { client } = useHeraldContext("useEventsClient");
+  if (!client) {
+    throw new HeraldReactError(
+      "no_client_on_server",
+      "useEventsClient() ran during server rendering, where <HeraldProvider> makes no client (it makes one in the browser): call it only in components rendered in the browser, or use useChannel() and useConnectionState(), which also render on the server",
+    );
+  }
+  return client;
 }

@@ -5,7 +5,7 @@
  */
 import type { ConnectionState, MessageHandler } from "@herald/client";
 import { useEffect, useLayoutEffect, useRef } from "react";
-import { useEventsClient } from "./herald-provider.tsx";
+import { useHeraldContext } from "./herald-provider.tsx";
 import { useConnectionState } from "./use-connection-state.ts";
 
 export interface UseChannelOptions {
@@ -28,7 +28,8 @@ export function useChannel(
   onMessage: MessageHandler,
   options: UseChannelOptions = {},
 ): ConnectionState {
-  const client = useEventsClient();
+  // `null` while rendering on a server, where effects do not run anyway.
+  const { client } = useHeraldContext("useChannel");
   const handlerRef = useRef(onMessage);
   // Set after render, not during it: a render React throws away must not change the handler.
   useIsomorphicLayoutEffect(() => {
@@ -40,7 +41,7 @@ export function useChannel(
   const typesKey = options.types ? listKey(options.types) : undefined;
 
   useEffect(() => {
-    if (!enabled) return;
+    if (!enabled || !client) return;
     const subscribeOptions = typesKey === undefined ? undefined : { types: fromKey(typesKey) };
     const deliver: MessageHandler = (message, meta) => handlerRef.current(message, meta);
     const unsubscribes: (() => void)[] = [];

@@ -1,6 +1,13 @@
-import type { ConnectionState } from "@herald/client";
+import type { ConnectionState, ConnectionStore } from "@herald/client";
 import { useSyncExternalStore } from "react";
-import { useEventsClient } from "./herald-provider.tsx";
+import { useHeraldContext } from "./herald-provider.tsx";
+
+/** What a fresh client says, for server rendering, where the provider has no client. */
+const IDLE: ConnectionState = { status: "idle", attempts: 0 };
+const NO_CLIENT_CONNECTION: ConnectionStore = {
+  subscribe: () => () => {},
+  getSnapshot: () => IDLE,
+};
 
 /**
  * The connection state of the provider's client (`status`, `attempts`, `lastError`,
@@ -8,7 +15,8 @@ import { useEventsClient } from "./herald-provider.tsx";
  * shaped for `useSyncExternalStore`: `getSnapshot()` keeps its identity until a change.
  */
 export function useConnectionState(): ConnectionState {
-  const { connection } = useEventsClient();
+  const { client } = useHeraldContext("useConnectionState");
+  const connection = client?.connection ?? NO_CLIENT_CONNECTION;
   // The server snapshot is the client's own: on the server nothing connects, it stays "idle".
   return useSyncExternalStore(connection.subscribe, connection.getSnapshot, connection.getSnapshot);
 }

@@ -2,7 +2,7 @@
  * `GET /api/v1/openapi.json`: an OpenAPI 3.1 document of the generation API and the event
  * endpoints, generated from the same zod schemas the server validates with.
  */
-import { publishedMessageSchema } from "@herald/protocol";
+import { publishedMessageSchema } from "@herald/protocol/schemas";
 import { z } from "zod";
 import {
   errorSchema,

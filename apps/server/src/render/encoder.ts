@@ -7,10 +7,9 @@
  * - its Emscripten glue installs process-wide `uncaughtException` / `unhandledRejection`
  *   handlers that rethrow or abort; inside a worker they only touch the worker.
  *
- * The worker is plain CommonJS given as source (eval), so it runs the same under tsx, Vitest or
- * compiled JavaScript without a TypeScript loader in the worker.
+ * The worker is `encoder-worker.js`, plain JavaScript, so it runs the same under tsx, Vitest or
+ * the compiled server without a TypeScript loader in the worker.
  */
-import { createRequire } from "node:module";
 import { Worker } from "node:worker_threads";
 
 export interface H264Options {
@@ -28,64 +27,14 @@ export interface H264Options {
 /** Frames handed to the worker but not yet encoded: enough to keep both threads busy. */
 const MAX_IN_FLIGHT = 2;
 
-const WORKER_SOURCE = `
-"use strict";
-const { parentPort, workerData } = require("node:worker_threads");
-const options = workerData.options;
-let encoder;
-let failed = false;
-function fail(error) {
-  failed = true;
-  parentPort.postMessage({ type: "failed", message: String((error && error.stack) || error) });
-}
-require(workerData.modulePath).createH264MP4Encoder().then((created) => {
-  try {
-    encoder = created;
-    encoder.outputFilename = "clip.mp4";
-    encoder.width = options.width;
-    encoder.height = options.height;
-    encoder.frameRate = options.frameRate;
-    encoder.quantizationParameter = options.quantizationParameter;
-    encoder.speed = options.speed;
-    encoder.groupOfPictures = options.groupOfPictures;
-    encoder.initialize();
-    parentPort.postMessage({ type: "ready" });
-  } catch (error) {
-    fail(error);
-  }
-}, fail);
-parentPort.on("message", (message) => {
-  if (failed) return;
-  try {
-    if (message.type === "frame") {
-      encoder.addFrameRgba(new Uint8Array(message.buffer));
-      parentPort.postMessage({ type: "encoded", buffer: message.buffer }, [message.buffer]);
-    } else if (message.type === "finish") {
-      encoder.finalize();
-      const bytes = encoder.FS.readFile(encoder.outputFilename);
-      encoder.FS.unlink(encoder.outputFilename);
-      encoder.delete();
-      encoder = undefined;
-      parentPort.postMessage({ type: "done", bytes }, [bytes.buffer]);
-    }
-  } catch (error) {
-    fail(error);
-  }
-});
-`;
+/** A real module file beside this one, in src/ as in dist/ (tsc copies it). */
+const WORKER_FILE = new URL("./encoder-worker.js", import.meta.url);
 
 type FromWorker =
   | { type: "ready" }
   | { type: "encoded"; buffer: ArrayBuffer }
   | { type: "done"; bytes: Uint8Array }
   | { type: "failed"; message: string };
-
-let modulePath: string | undefined;
-
-function encoderModulePath(): string {
-  modulePath ??= createRequire(import.meta.url).resolve("h264-mp4-encoder");
-  return modulePath;
-}
 
 export class H264Encoder {
   readonly frameBytes: number;
@@ -102,10 +51,7 @@ export class H264Encoder {
 
   private constructor(options: H264Options) {
     this.frameBytes = options.width * options.height * 4;
-    this.worker = new Worker(WORKER_SOURCE, {
-      eval: true,
-      workerData: { modulePath: encoderModulePath(), options },
-    });
+    this.worker = new Worker(WORKER_FILE, { workerData: { options } });
     this.worker.on("message", (message: FromWorker) => this.onMessage(message));
     this.worker.on("error", (error) => this.fail(error));
     this.worker.on("exit", (code) => {

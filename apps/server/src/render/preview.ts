@@ -1,7 +1,7 @@
 /**
  * Writes sample renders to a folder, to look at what the renderer makes:
  *
- *   npx tsx apps/server/src/render/preview.ts OUT_DIR [--video] [--size WxH] [--pace N]
+ *   npx tsx --conditions=@herald/source apps/server/src/render/preview.ts OUT_DIR [--video] [--size WxH] [--pace N]
  *
  * Images for a spread of prompts and every style; with --video also a text-to-video clip and an
  * image-to-video clip started from one of the images.

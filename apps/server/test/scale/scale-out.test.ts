@@ -9,12 +9,8 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createJwtAuth } from "@herald/hub";
+import { messagesOf, openRawStream, type RawStream } from "@herald/test-support/raw-sse";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  messagesOf,
-  openRawStream,
-  type RawStream,
-} from "../../../../packages/hub/test/support/raw-sse.ts";
 import { follow } from "../support/events.ts";
 import { killAllServers, type ServerProcess, startServerProcess } from "../support/process.ts";
 import { createTestServices, type TestServices } from "../support/services.ts";

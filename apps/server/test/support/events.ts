@@ -1,9 +1,5 @@
 /** Following a generation's channel in tests, with the byte-level SSE reader. */
-import {
-  messagesOf,
-  openRawStream,
-  type RawStream,
-} from "../../../../packages/hub/test/support/raw-sse.ts";
+import { messagesOf, openRawStream, type RawStream } from "@herald/test-support/raw-sse";
 
 export type Message = Record<string, unknown> & { type: string; object?: Record<string, unknown> };
 

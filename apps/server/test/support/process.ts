@@ -1,4 +1,8 @@
-/** Herald Studio servers as separate processes, started as `npm start` starts them. */
+/**
+ * Herald Studio servers as separate processes, started as `npm start` starts them but from the
+ * sources (tsx, and the packages' "@herald/source" condition), so no build is needed first;
+ * e2e/ runs the compiled server exactly as `npm start` does.
+ */
 import { type ChildProcess, spawn } from "node:child_process";
 
 const SERVER_MAIN = new URL("../../src/main.ts", import.meta.url).pathname;
@@ -16,10 +20,14 @@ const started = new Set<ServerProcess>();
 
 /** Resolves once the server listens; `PORT` 0 unless given. */
 export function startServerProcess(env: Record<string, string>): Promise<ServerProcess> {
-  const child = spawn(process.execPath, ["--import", "tsx", SERVER_MAIN], {
-    env: { ...process.env, PORT: "0", ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  const child = spawn(
+    process.execPath,
+    ["--import", "tsx", "--conditions=@herald/source", SERVER_MAIN],
+    {
+      env: { ...process.env, PORT: "0", ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
   let output = "";
   child.stdout?.on("data", (chunk: Buffer) => {
     output += chunk.toString();

@@ -3,9 +3,9 @@
  * the test's own, removed afterwards, so runs never see each other's state.
  */
 import { randomBytes } from "node:crypto";
+import { deleteKeys } from "@herald/test-support/redis-server";
 import { Redis } from "ioredis";
 import pg from "pg";
-import { deleteKeys } from "../../../../packages/hub/test/support/redis-server.ts";
 
 const ADMIN_URL = process.env.HERALD_TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
 const REDIS_URL = process.env.HERALD_TEST_REDIS_URL ?? "redis://127.0.0.1:6379";

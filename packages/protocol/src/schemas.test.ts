@@ -1,14 +1,14 @@
 import { readFileSync } from "node:fs";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import type { KnownType } from "./messages.ts";
 import {
   checkPublishedMessage,
-  type KnownType,
   type MessageCheck,
   messageSchema,
   objectSchemas,
   publishedMessageSchema,
-} from "./messages.ts";
+} from "./schemas.ts";
 
 const FIXTURE = new URL("../../../../shared/fixtures/legacy-ws-messages.jsonl", import.meta.url);
 const legacyMessages: unknown[] = readFileSync(FIXTURE, "utf8")

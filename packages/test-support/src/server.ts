@@ -10,8 +10,8 @@ import {
   type HubOptions,
   type JwtAuth,
   type TokenClaims,
-} from "../../src/index.ts";
-import { acceptEventStreams, createNodeHandler } from "../../src/node.ts";
+} from "@herald/hub";
+import { acceptEventStreams, createNodeHandler } from "@herald/hub/node";
 
 export const TEST_SECRET = "test-secret-that-is-long-enough-for-hs256!";
 
