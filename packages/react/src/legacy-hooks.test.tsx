@@ -11,14 +11,9 @@ import {
   settle,
 } from "../test/support.tsx";
 import { HeraldProvider } from "./herald-provider.tsx";
-import {
-  type SSEHookOptions,
-  useArtifactSSE,
-  useChatImageSSE,
-  useImageSSE,
-  useVideoSSE,
-} from "./legacy-hooks.ts";
-import type { EventHandlers, SSEHookResult } from "./use-channel-handlers.ts";
+import { useArtifactSSE, useImageSSE, useImageWebsocket, useVideoSSE } from "./legacy-hooks.ts";
+import type { LegacyMessage } from "./legacy-message.ts";
+import type { LegacyEventHandlers, SSEHookResult } from "./use-channel-handlers.ts";
 
 beforeEach(() => {
   vi.useFakeTimers();
@@ -31,129 +26,166 @@ afterEach(() => {
 
 const FIXTURES = legacyMessages();
 
-/** The four WebSocket-era hooks on one page, as the generator pages will have them. */
-function AllHooksPage({ seen }: { seen: string[] }) {
-  useImageSSE({
-    projectId: "p1",
-    eventHandlers: { onMessage: (m) => seen.push(`image ${m.channel}`) },
-  });
-  useVideoSSE({
-    projectId: "f1",
-    eventHandlers: { onMessage: (m) => seen.push(`video ${m.channel}`) },
-  });
-  useArtifactSSE({
-    projectId: "p1",
-    eventHandlers: { onMessage: (m) => seen.push(`artifact ${m.channel}`) },
-  });
-  useChatImageSSE({
-    projectId: "p2",
-    eventHandlers: { onMessage: (m) => seen.push(`chat ${m.channel}`) },
-  });
-  return null;
+interface HookCase {
+  name: string;
+  /** The hook called as the app calls it, with the id it takes. */
+  use: (options: {
+    id: string | undefined;
+    eventHandlers: LegacyEventHandlers;
+    enabled?: boolean;
+  }) => SSEHookResult;
+  channel: (id: string) => string;
+  /** The projectId the hook fills into messages that have none. */
+  context: (id: string) => string | undefined;
 }
 
-const HOOKS: { name: string; use: (options: SSEHookOptions) => SSEHookResult; kind: string }[] = [
-  { name: "useImageSSE", use: useImageSSE, kind: "project" },
-  { name: "useVideoSSE", use: useVideoSSE, kind: "file" },
-  { name: "useArtifactSSE", use: useArtifactSSE, kind: "project" },
-  { name: "useChatImageSSE", use: useChatImageSSE, kind: "project" },
+const HOOKS: HookCase[] = [
+  {
+    name: "useImageSSE",
+    use: ({ id, ...rest }) => useImageSSE({ fileId: id, ...rest }),
+    channel: (id) => `file.${id}`,
+    context: (id) => id,
+  },
+  {
+    name: "useVideoSSE",
+    use: ({ id, ...rest }) => useVideoSSE({ projectId: id, ...rest }),
+    channel: (id) => `file.${id}`,
+    context: (id) => id,
+  },
+  {
+    name: "useArtifactSSE on file.{id}",
+    use: ({ id, ...rest }) => useArtifactSSE({ channel: id ? `file.${id}` : "", ...rest }),
+    channel: (id) => `file.${id}`,
+    context: () => undefined,
+  },
+  {
+    name: "useArtifactSSE on project.{id}",
+    use: ({ id, ...rest }) => useArtifactSSE({ channel: id ? `project.${id}` : "", ...rest }),
+    channel: (id) => `project.${id}`,
+    context: (id) => id,
+  },
+  {
+    name: "useImageWebsocket",
+    use: ({ id, ...rest }) => useImageWebsocket({ projectId: id, ...rest }),
+    channel: (id) => `project.${id}`,
+    context: (id) => id,
+  },
 ];
-
-/** Handlers for every type of the fixtures, plus onMessage, recording what each one got. */
-function recordingHandlers() {
-  const byType: Record<string, Message[]> = {};
-  const all: Message[] = [];
-  const handlers: EventHandlers = {
-    onMessage: (message) => {
-      all.push(message);
-    },
-  };
-  for (const type of new Set(FIXTURES.map((m) => String(m.type)))) {
-    byType[type] = [];
-    handlers[type] = (message) => {
-      byType[type]?.push(message);
-    };
-  }
-  return { handlers, byType, all };
-}
 
 /** Sends the fixtures on `channel` as the hub would: the same fields, plus channel and ts. */
 function emitFixtures(h: ReturnType<typeof createHarness>, channel: string): Message[] {
-  const sent = FIXTURES.map((fixture, i) => {
+  return FIXTURES.map((fixture, i) => {
     const message = { ...fixture, channel, ts: 1 } as Message;
     h.fakes.last().emitRaw(`e1-${i + 1}`, JSON.stringify(message));
     return message;
   });
-  return sent;
 }
 
-describe.each(HOOKS)("$name", ({ use, kind }) => {
-  const channel = `${kind}.p_01`;
+describe.each(HOOKS)("$name", ({ use, channel: channelOf, context }) => {
+  const channel = channelOf("x_01");
 
-  it(`subscribes ${kind}.{projectId} and delivers each fixture message to the handler of its type and to onMessage, every field intact`, async () => {
+  it("subscribes its channel and hands every handler of the array every message, fields intact, mirrors filled", async () => {
     const h = createHarness();
-    const rec = recordingHandlers();
-    renderHook(() => use({ projectId: "p_01", eventHandlers: rec.handlers }), {
-      wrapper: h.wrapper,
-    });
+    const first: LegacyMessage[] = [];
+    const second: string[] = [];
+    renderHook(
+      () =>
+        use({
+          id: "x_01",
+          eventHandlers: [(m) => first.push(m), (m) => second.push(m.type)],
+        }),
+      { wrapper: h.wrapper },
+    );
     await settle();
     expect(openChannels(h.fakes)).toEqual([channel]);
     const sent = emitFixtures(h, channel);
 
-    expect(rec.all).toEqual(sent);
-    for (const [type, got] of Object.entries(rec.byType)) {
-      expect(got, type).toEqual(sent.filter((m) => m.type === type));
-    }
-    expect(rec.byType.future_type_nobody_knows_yet).toHaveLength(1);
-    // Spot checks of what pages read: extra top-level fields, unicode, newlines.
-    expect(rec.byType.status_update?.[0]).toMatchObject({ status: "processing", progress: 0.3 });
-    expect(rec.byType.render_progress?.[3]?.object?.message).toBe(
-      "Рендер кадра 6 из 24 — 🌊 «волна»",
-    );
-    expect(rec.byType.data?.[1]?.data?.text).toBe("line one\nline two\r\nline three: with a colon");
+    expect(first).toHaveLength(sent.length);
+    expect(second).toEqual(sent.map((m) => m.type));
+    for (const [i, got] of first.entries()) expect(got).toMatchObject(sent[i] ?? {});
+    // Mirrors where the event carries the value.
+    const progress = first.filter((m) => m.type === "render_progress");
+    expect(progress.map((m) => m.progress)).toEqual([0.05, 0.5, 1, 0.25]);
+    const file = first.find((m) => m.type === "file" && m.object);
+    expect(file).toMatchObject({ url: "/files/f_01.png", status: "completed" });
+    expect(first.find((m) => m.type === "task")?.status).toBe("pending");
+    // The fields the message had itself win over any mirror.
+    expect(first.find((m) => m.type === "status_update")).toMatchObject({ progress: 0.3 });
+    expect(first.find((m) => m.type === "subscribe")?.projectId).toBe("project.p_03");
+    // The hook's own id where a message has none (every fixture carries one).
+    const bare = { type: "data", channel, ts: 1 };
+    h.fakes.last().emit("e2-1", bare);
+    expect(first.at(-1)?.projectId).toBe(context("x_01"));
     expect(h.errors).toEqual([]);
   });
 
-  it("passes messages of unknown types, and types named like Object's methods, to onMessage only", async () => {
+  it("keeps taking Herald's map form: the handler of the type, then onMessage", async () => {
     const h = createHarness();
-    const all: string[] = [];
-    const task = vi.fn();
+    const seen: string[] = [];
     renderHook(
-      () => use({ projectId: "p_01", eventHandlers: { task, onMessage: (m) => all.push(m.type) } }),
+      () =>
+        use({
+          id: "x_01",
+          eventHandlers: {
+            render_progress: (m) => seen.push(`progress ${m.object.progress}`),
+            onMessage: (m) => seen.push(m.type),
+          },
+        }),
       { wrapper: h.wrapper },
     );
     await settle();
-    const types = ["someday_type", "toString", "constructor", "hasOwnProperty", "onMessage"];
-    types.forEach((type, i) => {
-      h.fakes.last().emit(`e1-${i + 1}`, { type, channel });
-    });
-    expect(all).toEqual(types);
-    expect(task).not.toHaveBeenCalled();
-    expect(h.errors).toEqual([]);
+    h.fakes.last().emit("e1-1", { type: "render_progress", channel, object: { progress: 0.5 } });
+    h.fakes.last().emit("e1-2", { type: "toString", channel });
+    expect(seen).toEqual(["progress 0.5", "render_progress", "toString"]);
   });
 
-  it("calls only the map's own handlers, never what it inherits from Object", async () => {
+  it("keeps one subscription while eventHandlers is a new array every render, calling the newest", async () => {
     const h = createHarness();
-    const all: string[] = [];
-    const eventHandlers: EventHandlers = { onMessage: (m) => all.push(m.type) };
-    const inherited = vi.spyOn(Object.prototype, "toString");
-    try {
-      renderHook(() => use({ projectId: "p_01", eventHandlers }), { wrapper: h.wrapper });
-      await settle();
-      inherited.mockClear();
-      h.fakes.last().emit("e1-1", { type: "toString", channel });
-      h.fakes.last().emit("e1-2", { type: "__proto__", channel });
-      expect(inherited.mock.contexts).not.toContain(eventHandlers);
-    } finally {
-      inherited.mockRestore();
-    }
-    expect(all).toEqual(["toString", "__proto__"]);
-    expect(h.errors).toEqual([]);
+    const calls: string[] = [];
+    const { rerender } = renderHook(
+      ({ label }: { label: string }) =>
+        use({ id: "x_01", eventHandlers: [(m) => calls.push(`${label}:${m.type}`)] }),
+      { wrapper: h.wrapper, initialProps: { label: "a" } },
+    );
+    await settle();
+    rerender({ label: "b" });
+    rerender({ label: "c" });
+    await settle();
+    h.fakes.last().emit("e1-1", { type: "task", channel });
+    expect(calls).toEqual(["c:task"]);
+    expect(h.subscribe).toHaveBeenCalledTimes(1);
+    expect(h.fakes.instances).toHaveLength(1);
+  });
+
+  it("subscribes nothing for an empty array, nor without an id, and subscribes once handlers come", async () => {
+    const h = createHarness();
+    const got: string[] = [];
+    const handler = (m: LegacyMessage) => got.push(m.type);
+    const { rerender, result } = renderHook(
+      ({ id, handlers }: { id: string | undefined; handlers: LegacyEventHandlers }) =>
+        use({ id, eventHandlers: handlers }),
+      {
+        wrapper: h.wrapper,
+        initialProps: { id: "x_01" as string | undefined, handlers: [] as LegacyEventHandlers },
+      },
+    );
+    await settle();
+    rerender({ id: undefined, handlers: [handler] });
+    await settle();
+    expect(h.subscribe).not.toHaveBeenCalled();
+    expect(h.fakes.instances).toHaveLength(0);
+    expect(result.current.isConnected).toBe(false);
+
+    rerender({ id: "x_01", handlers: [handler] });
+    await settle();
+    expect(openChannels(h.fakes)).toEqual([channel]);
+    h.fakes.last().emit("e1-1", { type: "task", channel });
+    expect(got).toEqual(["task"]);
   });
 
   it("returns { isConnected, connectionAttempts, maxAttempts, disconnect } that follow the stream", async () => {
     const h = createHarness({ maxAttempts: 5 });
-    const { result } = renderHook(() => use({ projectId: "p_01", eventHandlers: {} }), {
+    const { result } = renderHook(() => use({ id: "x_01", eventHandlers: [() => {}] }), {
       wrapper: h.wrapper,
     });
     expect(Object.keys(result.current).sort()).toEqual([
@@ -167,7 +199,6 @@ describe.each(HOOKS)("$name", ({ use, kind }) => {
       connectionAttempts: 0,
       maxAttempts: 5,
     });
-    expect(typeof result.current.disconnect).toBe("function");
     await settle();
     const source = h.fakes.last();
     fire(() => source.open());
@@ -179,17 +210,14 @@ describe.each(HOOKS)("$name", ({ use, kind }) => {
     expect(result.current).toMatchObject({ isConnected: true, connectionAttempts: 0 });
   });
 
-  it("disconnect() ends this hook's subscription at once, not the client nor other hooks", async () => {
+  it("disconnect() ends this hook's subscription at once, not the client nor the other hooks'", async () => {
     const h = createHarness();
     const mine: string[] = [];
     const other: string[] = [];
     const { result } = renderHook(
       () => {
-        const hook = use({
-          projectId: "p_01",
-          eventHandlers: { onMessage: (m) => mine.push(m.type) },
-        });
-        use({ projectId: "p_01", eventHandlers: { onMessage: (m) => other.push(m.type) } });
+        const hook = use({ id: "x_01", eventHandlers: [(m) => mine.push(m.type)] });
+        use({ id: "x_01", eventHandlers: [(m) => other.push(m.type)] });
         return hook;
       },
       { wrapper: h.wrapper },
@@ -210,251 +238,160 @@ describe.each(HOOKS)("$name", ({ use, kind }) => {
     expect(mine).toEqual(["task"]);
     expect(other).toEqual(["task", "file", "scene"]);
     expect(result.current.isConnected).toBe(false);
-    expect(result.current.disconnect).toBe(disconnect);
     expect(h.client.connection.getSnapshot().status).toBe("open");
     expect(source.closed).toBe(false);
   });
 
-  it("stays disconnected until enabled goes false and back to true", async () => {
+  it("unsubscribes on enabled: false and on unmount, and the stream closes after lingerMs", async () => {
     const h = createHarness();
     const got: string[] = [];
-    const { result, rerender } = renderHook(
+    const { rerender, unmount } = renderHook(
       ({ enabled }: { enabled: boolean }) =>
-        use({ projectId: "p_01", enabled, eventHandlers: { onMessage: (m) => got.push(m.type) } }),
+        use({ id: "x_01", enabled, eventHandlers: [(m) => got.push(m.type)] }),
       { wrapper: h.wrapper, initialProps: { enabled: true } },
     );
     await settle();
-    act(() => result.current.disconnect());
+    h.fakes.last().emit("e1-1", { type: "task", channel });
+    rerender({ enabled: false });
     await settle();
-    rerender({ enabled: true });
-    await settle();
+    h.fakes.last().emit("e1-2", { type: "file", channel });
     await vi.advanceTimersByTimeAsync(LINGER_MS);
     expect(h.fakes.last().closed).toBe(true);
 
-    rerender({ enabled: false });
     rerender({ enabled: true });
     await settle();
     const source = h.fakes.last();
     expect(source.closed).toBe(false);
-    fire(() => source.open());
-    source.emit("e1-1", { type: "task", channel });
-    expect(got).toEqual(["task"]);
-    expect(result.current.isConnected).toBe(true);
-  });
-
-  it("subscribes only while enabled, and nothing while projectId is missing", async () => {
-    const h = createHarness();
-    const got: string[] = [];
-    const { rerender } = renderHook(
-      ({ projectId, enabled }: { projectId: string | null; enabled: boolean }) =>
-        use({ projectId, enabled, eventHandlers: { onMessage: (m) => got.push(m.channel) } }),
-      { wrapper: h.wrapper, initialProps: { projectId: null as string | null, enabled: true } },
-    );
+    source.emit("e1-3", { type: "scene", channel });
+    unmount();
     await settle();
-    expect(h.subscribe).not.toHaveBeenCalled();
-
-    rerender({ projectId: "p_01", enabled: false });
-    await settle();
-    expect(h.subscribe).not.toHaveBeenCalled();
-
-    rerender({ projectId: "p_01", enabled: true });
-    await settle();
-    expect(openChannels(h.fakes)).toEqual([channel]);
-    h.fakes.last().emit("e1-1", { type: "task", channel });
-
-    rerender({ projectId: "p_02", enabled: true });
-    await settle();
-    expect(openChannels(h.fakes)).toEqual([`${kind}.p_02`]);
-    h.fakes.last().emit("e1-2", { type: "task", channel: `${kind}.p_02` });
-
-    rerender({ projectId: "p_02", enabled: false });
-    await settle();
+    source.emit("e1-4", { type: "data", channel });
     await vi.advanceTimersByTimeAsync(LINGER_MS);
-    expect(h.fakes.last().closed).toBe(true);
-    expect(got).toEqual([channel, `${kind}.p_02`]);
-    expect(h.subscribe).toHaveBeenCalledTimes(2);
-  });
-
-  it("takes a numeric projectId as the channel's id", async () => {
-    const h = createHarness();
-    renderHook(() => use({ projectId: 42, eventHandlers: {} }), { wrapper: h.wrapper });
-    await settle();
-    expect(openChannels(h.fakes)).toEqual([`${kind}.42`]);
-  });
-
-  it("keeps one subscription while eventHandlers is a new object every render, calling the newest", async () => {
-    const h = createHarness();
-    const calls: string[] = [];
-    const { rerender } = renderHook(
-      ({ label }: { label: string }) =>
-        use({
-          projectId: "p_01",
-          eventHandlers: {
-            task: () => calls.push(`${label}:task`),
-            onMessage: (m) => calls.push(`${label}:${m.type}`),
-          },
-        }),
-      { wrapper: h.wrapper, initialProps: { label: "a" } },
-    );
-    await settle();
-    rerender({ label: "b" });
-    rerender({ label: "c" });
-    await settle();
-    h.fakes.last().emit("e1-1", { type: "task", channel });
-    expect(calls).toEqual(["c:task", "c:task"]);
-    expect(h.subscribe).toHaveBeenCalledTimes(1);
-    expect(h.fakes.instances).toHaveLength(1);
+    expect(source.closed).toBe(true);
+    expect(got).toEqual(["task", "scene"]);
   });
 
   it("under StrictMode opens one stream and calls each handler once per message", async () => {
     const h = createHarness({ strict: true });
-    const rec = recordingHandlers();
-    renderHook(() => use({ projectId: "p_01", eventHandlers: rec.handlers }), {
+    const got: string[] = [];
+    renderHook(() => use({ id: "x_01", eventHandlers: [(m) => got.push(m.type)] }), {
       wrapper: h.wrapper,
     });
     await settle();
     expect(h.fakes.instances).toHaveLength(1);
     const sent = emitFixtures(h, channel);
-    expect(rec.all).toEqual(sent);
-    expect(rec.byType.task).toHaveLength(4);
+    expect(got).toEqual(sent.map((m) => m.type));
   });
 
-  it("stops delivering on unmount, and the stream closes after lingerMs", async () => {
+  it("still calls the other handlers when one throws, and the client reports the error", async () => {
     const h = createHarness();
     const got: string[] = [];
-    const { unmount } = renderHook(
-      () => use({ projectId: "p_01", eventHandlers: { onMessage: (m) => got.push(m.type) } }),
-      { wrapper: h.wrapper },
-    );
-    await settle();
-    const source = h.fakes.last();
-    unmount();
-    await settle();
-    source.emit("e1-1", { type: "task", channel });
-    expect(got).toEqual([]);
-    await vi.advanceTimersByTimeAsync(LINGER_MS);
-    expect(source.closed).toBe(true);
-  });
-
-  it("still calls onMessage when the handler of the type throws, and the client reports the error", async () => {
-    const h = createHarness();
-    const all: string[] = [];
     renderHook(
       () =>
         use({
-          projectId: "p_01",
-          eventHandlers: {
-            task: () => {
+          id: "x_01",
+          eventHandlers: [
+            () => {
               throw new Error("page bug");
             },
-            onMessage: (m) => all.push(m.type),
-          },
+            (m) => got.push(m.type),
+          ],
         }),
       { wrapper: h.wrapper },
     );
     await settle();
     h.fakes.last().emit("e1-1", { type: "task", channel });
     h.fakes.last().emit("e1-2", { type: "file", channel });
-    expect(all).toEqual(["task", "file"]);
-    expect(h.errors.map((e) => e.code)).toEqual(["handler_failed"]);
+    expect(got).toEqual(["task", "file"]);
+    expect(h.errors.map((e) => e.code)).toEqual(["handler_failed", "handler_failed"]);
     expect(h.errors[0]?.message).toContain("page bug");
   });
 });
 
 describe("useVideoSSE's requestId", () => {
-  const channel = "file.f_video";
-
-  it("delivers messages of its requestId and those without one, and drops other requests'", async () => {
-    const h = createHarness();
-    const rec = recordingHandlers();
-    renderHook(
-      () =>
-        useVideoSSE({ projectId: "f_video", requestId: "req_vid_1", eventHandlers: rec.handlers }),
-      { wrapper: h.wrapper },
-    );
-    await settle();
-    const sent = emitFixtures(h, channel);
-    const kept = sent.filter((m) => m.requestId === undefined || m.requestId === "req_vid_1");
-    expect(kept.length).toBe(sent.length - 1);
-    expect(rec.all).toEqual(kept);
-    expect(rec.byType.error).toEqual([expect.objectContaining({ requestId: "req_vid_1" })]);
-    expect(rec.byType.task?.some((m) => m.requestId !== undefined)).toBe(false);
-  });
-
-  it("counts an empty requestId as none, and follows a new requestId without re-subscribing", async () => {
+  it("fills requestId into messages without one, keeps theirs, and drops nothing", async () => {
     const h = createHarness();
     const got: (string | undefined)[] = [];
     const { rerender } = renderHook(
-      ({ requestId }: { requestId: string | undefined }) =>
+      ({ requestId }: { requestId: string }) =>
         useVideoSSE({
           projectId: "f_video",
           requestId,
-          eventHandlers: { onMessage: (m) => got.push(m.requestId) },
+          eventHandlers: [(m) => got.push(m.requestId)],
         }),
-      { wrapper: h.wrapper, initialProps: { requestId: "r1" as string | undefined } },
+      { wrapper: h.wrapper, initialProps: { requestId: "r1" } },
     );
     await settle();
     const source = h.fakes.last();
-    const send = (id: string, requestId?: string) =>
-      source.emit(id, {
-        type: "render_progress",
-        channel,
-        ...(requestId === undefined ? {} : { requestId }),
-      });
-    send("e1-1", "r1");
-    send("e1-2", "r2");
-    send("e1-3", "");
-    send("e1-4");
-    rerender({ requestId: "r2" });
-    send("e1-5", "r1");
-    send("e1-6", "r2");
-    rerender({ requestId: undefined });
-    send("e1-7", "r1");
-    send("e1-8", "r3");
-
-    expect(got).toEqual(["r1", "", undefined, "r2", "r1", "r3"]);
+    const channel = "file.f_video";
+    source.emit("e1-1", { type: "render_progress", channel });
+    source.emit("e1-2", { type: "render_progress", channel, requestId: "r2" });
+    rerender({ requestId: "" });
+    source.emit("e1-3", { type: "render_progress", channel });
+    expect(got).toEqual(["r1", "r2", undefined]);
     expect(h.subscribe).toHaveBeenCalledTimes(1);
   });
 });
 
-describe("the WebSocket-era hooks on one page", () => {
-  it("share the provider's one stream, each hook with its own channel", async () => {
+/** Every single-channel hook on one page, as a migrated page has them. */
+function Page({ seen }: { seen: string[] }) {
+  useImageSSE({ fileId: "f1", eventHandlers: [(m) => seen.push(`image ${m.channel}`)] });
+  useVideoSSE({ projectId: "f2", eventHandlers: [(m) => seen.push(`video ${m.channel}`)] });
+  useArtifactSSE({
+    channel: "file.f2",
+    eventHandlers: [(m) => seen.push(`artifact ${m.channel}`)],
+  });
+  useImageWebsocket({ projectId: "p1", eventHandlers: [(m) => seen.push(`ws ${m.channel}`)] });
+  return null;
+}
+
+/** One of many components showing the same file. */
+function Viewer({ index, counts }: { index: number; counts: number[] }) {
+  useImageSSE({
+    fileId: "f1",
+    eventHandlers: [
+      () => {
+        counts[index] = (counts[index] ?? 0) + 1;
+      },
+    ],
+  });
+  return null;
+}
+
+describe("the hooks on one page", () => {
+  it("share the provider's one stream, each with its own channel", async () => {
     const h = createHarness();
     const seen: string[] = [];
     render(
       <HeraldProvider client={h.client}>
-        <AllHooksPage seen={seen} />
+        <Page seen={seen} />
       </HeraldProvider>,
     );
     await settle();
     expect(h.fakes.instances).toHaveLength(1);
-    expect(openChannels(h.fakes)).toEqual(["file.f1", "project.p1", "project.p2"]);
+    expect(openChannels(h.fakes)).toEqual(["file.f1", "file.f2", "project.p1"]);
     const source = h.fakes.last();
-    source.emit("e1-1", { type: "task", channel: "project.p1" });
-    source.emit("e1-2", { type: "task", channel: "file.f1" });
-    source.emit("e1-3", { type: "task", channel: "project.p2" });
-    expect(seen).toEqual([
-      "image project.p1",
-      "artifact project.p1",
-      "video file.f1",
-      "chat project.p2",
-    ]);
+    source.emit("e1-1", { type: "task", channel: "file.f1" });
+    source.emit("e1-2", { type: "task", channel: "file.f2" });
+    source.emit("e1-3", { type: "task", channel: "project.p1" });
+    expect(seen).toEqual(["image file.f1", "video file.f2", "artifact file.f2", "ws project.p1"]);
   });
 
-  it("take handlers typed with the envelope's fields, narrowed for the known types", () => {
-    // Type-level: this compiles. Known types get their narrowed message, others the envelope.
-    interface PageEvent {
-      type: string;
-      object?: Record<string, unknown>;
-      projectId?: string;
-    }
-    const handlers: EventHandlers = {
-      task: (message) => message.object.status,
-      render_progress: (message) => message.object.progress,
-      file: (event: PageEvent) => event.projectId,
-      status_update: (message) => message.status,
-      onMessage: (message) => message.channel,
-    };
-    expect(Object.keys(handlers)).toHaveLength(5);
+  it("have no handler cap: twenty components on one file all get every message", async () => {
+    const h = createHarness();
+    const counts = new Array<number>(20).fill(0);
+    render(
+      <HeraldProvider client={h.client}>
+        {counts.map((_, index) => (
+          // biome-ignore lint/suspicious/noArrayIndexKey: a fixed list of identical viewers
+          <Viewer key={index} index={index} counts={counts} />
+        ))}
+      </HeraldProvider>,
+    );
+    await settle();
+    for (let i = 1; i <= 3; i += 1)
+      h.fakes.last().emit(`e1-${i}`, { type: "task", channel: "file.f1" });
+    expect(counts).toEqual(new Array(20).fill(3));
+    expect(h.fakes.instances).toHaveLength(1);
   });
 });

@@ -6,12 +6,7 @@
  * the page's fetch, here happy-dom's; the page (localhost:3000) and the test server (a free
  * port) are different origins, and the test server sends no CORS headers, hence the option.
  */
-import {
-  createEventsClient,
-  type EventsClient,
-  type HeraldClientError,
-  type Message,
-} from "@herald/client";
+import { createEventsClient, type EventsClient, type HeraldClientError } from "@herald/client";
 import { act, cleanup, renderHook } from "@testing-library/react";
 import { EventSource } from "eventsource";
 import { createElement, type ReactNode, StrictMode } from "react";
