@@ -7,8 +7,8 @@
 import { createEventsClient, type EventsClient, type Message } from "@herald/client";
 import { EventSource } from "eventsource";
 import { afterEach, expect, it, vi } from "vitest";
-import { startTestHub, type TestHub } from "../packages/hub/test/support/server.ts";
-import { startTcpProxy, type TcpProxy } from "../packages/hub/test/support/tcp-proxy.ts";
+import { startTestHub, type TestHub } from "@herald/test-support/server";
+import { startTcpProxy, type TcpProxy } from "@herald/test-support/tcp-proxy";
 import { type AppServer, createEventsRoute, startAppServer } from "./support/next-events-route.ts";
 
 let hub: TestHub | undefined;

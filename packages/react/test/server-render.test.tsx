@@ -41,10 +41,19 @@ afterEach(() => {
 function Progress() {
   const state = useChannel(["project.p1", "file.f1"], () => {});
   const again = useConnectionState();
-  const legacy = useImageSSE({ projectId: "p1", eventHandlers: { onTaskUpdate: () => {} } });
+  const legacy = useImageSSE({ fileId: "f1", eventHandlers: [() => {}] });
   return (
     <p>
       {state.status}/{again.status}/{String(legacy.isConnected)}
+    </p>
+  );
+}
+
+function Attempts() {
+  const { connectionAttempts, maxAttempts } = useImageSSE({ fileId: "f1", eventHandlers: [] });
+  return (
+    <p>
+      attempt {connectionAttempts} of {maxAttempts}
     </p>
   );
 }
@@ -80,6 +89,15 @@ describe("server rendering", () => {
     expect(html).toContain("idle");
     expect(constructed).toBe(0);
     expect(fetched).toBe(0);
+  });
+
+  it("renders the maxAttempts of the provider's options, as the browser will (no hydration mismatch)", () => {
+    const html = renderToString(
+      <HeraldProvider options={{ backoff: { maxAttempts: 10 } }}>
+        <Attempts />
+      </HeraldProvider>,
+    );
+    expect(html).toBe("<p>attempt <!-- -->0<!-- --> of <!-- -->10</p>");
   });
 
   it("says why useEventsClient() has no client on the server", () => {
