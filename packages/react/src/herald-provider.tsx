@@ -72,7 +72,8 @@ export function HeraldProvider(props: HeraldProviderProps): ReactNode {
   const client = given ?? owned?.client;
   const maxAttempts = given
     ? (props.maxAttempts ?? CLIENT_DEFAULT_MAX_ATTEMPTS)
-    : (owned?.maxAttempts ?? CLIENT_DEFAULT_MAX_ATTEMPTS);
+    : // On the server there is no client, but the page must render the same as in the browser.
+      (owned?.maxAttempts ?? options?.backoff?.maxAttempts ?? CLIENT_DEFAULT_MAX_ATTEMPTS);
   const value = useMemo(() => ({ client: client ?? null, maxAttempts }), [client, maxAttempts]);
   return <HeraldContext.Provider value={value}>{children}</HeraldContext.Provider>;
 }
