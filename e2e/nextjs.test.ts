@@ -51,7 +51,8 @@ async function signIn(): Promise<{ cookie: string; projectId: string }> {
   const response = await fetch(`${server.url}/api/token`, { method: "POST" });
   expect(response.status).toBe(200);
   const token = /(?:^|;\s*)herald_token=([^;]+)/.exec(response.headers.get("set-cookie") ?? "");
-  if (!token?.[1]) throw new Error(`no herald_token cookie in ${response.headers.get("set-cookie")}`);
+  if (!token?.[1])
+    throw new Error(`no herald_token cookie in ${response.headers.get("set-cookie")}`);
   const { projectId } = (await response.json()) as { projectId: string };
   return { cookie: `herald_token=${token[1]}`, projectId };
 }
@@ -125,7 +126,8 @@ describe("examples/nextjs, built from the packed packages", () => {
       const problems: string[] = [];
       page.on("pageerror", (error) => problems.push(error.message));
       page.on("console", (message) => {
-        if (message.type() === "error") problems.push(`${message.text()} (${message.location().url})`);
+        if (message.type() === "error")
+          problems.push(`${message.text()} (${message.location().url})`);
       });
       await page.goto("/");
       await page.getByTestId("connection").filter({ hasText: "open" }).waitFor();

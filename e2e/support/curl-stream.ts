@@ -16,7 +16,11 @@ export interface CurlStream {
   readonly events: ArrivedEvent[];
   readonly comments: string[];
   /** Resolves once `predicate` holds; rejects if curl exits first or `timeoutMs` passes. */
-  until(predicate: (stream: CurlStream) => boolean, what: string, timeoutMs?: number): Promise<void>;
+  until(
+    predicate: (stream: CurlStream) => boolean,
+    what: string,
+    timeoutMs?: number,
+  ): Promise<void>;
   close(): Promise<void>;
 }
 

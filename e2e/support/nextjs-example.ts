@@ -41,13 +41,17 @@ export async function installAndBuildExample(): Promise<string> {
 export async function startExample(): Promise<ExampleServer> {
   const port = await freePort();
   let output = "";
-  const child: ChildProcess = spawn(NEXT, ["start", "--port", String(port), "--hostname", "127.0.0.1"], {
-    cwd: EXAMPLE,
-    env: ENV,
-    // Its own process group, so closing ends next and its server process together.
-    detached: true,
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  const child: ChildProcess = spawn(
+    NEXT,
+    ["start", "--port", String(port), "--hostname", "127.0.0.1"],
+    {
+      cwd: EXAMPLE,
+      env: ENV,
+      // Its own process group, so closing ends next and its server process together.
+      detached: true,
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
   child.stdout?.on("data", (chunk: Buffer) => {
     output += chunk.toString();
   });
