@@ -5,10 +5,10 @@
  * that leaves ends the route's stream to the hub.
  */
 import { createEventsClient, type EventsClient, type Message } from "@herald/client";
-import { EventSource } from "eventsource";
-import { afterEach, expect, it, vi } from "vitest";
 import { startTestHub, type TestHub } from "@herald/test-support/server";
 import { startTcpProxy, type TcpProxy } from "@herald/test-support/tcp-proxy";
+import { EventSource } from "eventsource";
+import { afterEach, expect, it, vi } from "vitest";
 import { type AppServer, createEventsRoute, startAppServer } from "./support/next-events-route.ts";
 
 let hub: TestHub | undefined;

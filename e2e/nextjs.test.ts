@@ -46,6 +46,37 @@ afterAll(async () => {
   await server?.close();
 }, 30_000);
 
+type ShownProgress = Window & { shownProgress?: Record<string, number[]> };
+
+/**
+ * Records every value each section's progress bar shows, keyed by the section's label. Runs in
+ * the page (serialised by Playwright): no imports, no closures over test code.
+ */
+function recordShownProgress(): void {
+  const shown: Record<string, number[]> = {};
+  (window as ShownProgress).shownProgress = shown;
+  const record = (bar: HTMLProgressElement) => {
+    const name = bar.closest("section")?.getAttribute("aria-label");
+    if (!name) return;
+    shown[name] ??= [];
+    const values = shown[name];
+    if (values.at(-1) !== bar.value) values.push(bar.value);
+  };
+  new MutationObserver((mutations) => {
+    for (const mutation of mutations) {
+      if (mutation.target instanceof HTMLProgressElement) record(mutation.target);
+      for (const node of mutation.addedNodes) {
+        if (node instanceof Element) node.querySelectorAll("progress").forEach(record);
+      }
+    }
+  }).observe(document, {
+    subtree: true,
+    childList: true,
+    attributes: true,
+    attributeFilter: ["value"],
+  });
+}
+
 /** Signs in as the demo's token route does: the `herald_token` cookie and the visitor's project. */
 async function signIn(): Promise<{ cookie: string; projectId: string }> {
   const response = await fetch(`${server.url}/api/token`, { method: "POST" });
@@ -122,6 +153,7 @@ describe("examples/nextjs, built from the packed packages", () => {
   it("shows the generation on the page through useChannel and useImageSSE, to the result", async () => {
     const context = await chrome.browser.newContext({ baseURL: server.url });
     try {
+      await context.addInitScript(recordShownProgress);
       const page = await context.newPage();
       const problems: string[] = [];
       page.on("pageerror", (error) => problems.push(error.message));
@@ -130,27 +162,41 @@ describe("examples/nextjs, built from the packed packages", () => {
           problems.push(`${message.text()} (${message.location().url})`);
       });
       await page.goto("/");
-      await page.getByTestId("connection").filter({ hasText: "open" }).waitFor();
+      const button = page.getByRole("button", { name: "Generate" });
+      await button.and(page.locator(":enabled")).waitFor(); // signed in
 
       const started = page.waitForResponse((r) => r.url().endsWith("/api/generate"));
-      await page.getByRole("button", { name: "Generate" }).click();
+      await button.click();
       const generation = (await (await started).json()) as Generation;
 
-      const followers = [page.getByTestId("use-channel"), page.getByTestId("use-image-sse")];
-      // Progress shows while the generation runs, before its result.
-      await followers[0]
-        ?.locator('progress:not([aria-valuenow="0"]):not([aria-valuenow="100"])')
-        .waitFor();
+      const followers = ["useChannel", "useImageSSE"].map((name) =>
+        page.getByRole("region", { name }),
+      );
       for (const follower of followers) {
-        await follower.and(page.locator('[data-status="completed"]')).waitFor();
-        expect(await follower.locator("progress").getAttribute("aria-valuenow")).toBe("100");
-        const image = follower.getByRole("img");
+        const image = follower.getByRole("img", { name: "Result" });
+        await image.waitFor();
         expect(await image.getAttribute("src")).toBe(`/result.svg?file=${generation.fileId}`);
         const width = await image.evaluate(async (img: HTMLImageElement) => {
           await img.decode();
           return img.naturalWidth;
         });
         expect(width).toBe(512);
+        expect(
+          await follower.locator("progress").evaluate((bar: HTMLProgressElement) => bar.value),
+        ).toBe(1);
+      }
+      await followers[1]?.getByText("Task: completed").waitFor();
+
+      // Each bar showed the progress as it came, rising through several values before the end.
+      const shown = await page.evaluate(() => (window as ShownProgress).shownProgress);
+      for (const name of ["useChannel", "useImageSSE"]) {
+        const values = shown?.[name] ?? [];
+        expect(values, `${name}: ${values.join(", ")}`).toEqual([...values].sort((a, b) => a - b));
+        expect(
+          values.filter((v) => v > 0 && v < 1).length,
+          `${name}: ${values.join(", ")}`,
+        ).toBeGreaterThanOrEqual(3);
+        expect(values.at(-1)).toBe(1);
       }
       expect(problems).toEqual([]);
     } finally {

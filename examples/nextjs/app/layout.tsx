@@ -1,11 +1,9 @@
+// app/layout.tsx
 import type { Metadata } from "next";
 import { Providers } from "./providers";
 import "./globals.css";
 
-export const metadata: Metadata = {
-  title: "Herald in Next.js",
-  description: "A generation's progress, live over Server-Sent Events, with Herald",
-};
+export const metadata: Metadata = { title: "Herald in Next.js" };
 
 export default function RootLayout({ children }: LayoutProps<"/">) {
   return (
