@@ -7,7 +7,7 @@ import { useState } from "react";
 /** The same generation, followed as a page written for the WebSocket-era hooks follows it. */
 export function LegacyProgress({ fileId }: { fileId: string }) {
   const [progress, setProgress] = useState(0);
-  const [status, setStatus] = useState("waiting");
+  const [status, setStatus] = useState("pending");
   const [imageUrl, setImageUrl] = useState<string>();
 
   const handler: ImageEventHandler = (message) => {
