@@ -9,6 +9,7 @@ export default defineConfig({
   resolve: { conditions: [SOURCE, ...defaultClientConditions] },
   ssr: { resolve: { conditions: [SOURCE, ...defaultServerConditions] } },
   test: {
+    globalSetup: ["test/build-once.ts"],
     include: [
       "packages/*/src/**/*.test.ts",
       "packages/*/src/**/*.test.tsx",
@@ -17,6 +18,7 @@ export default defineConfig({
       "apps/*/test/**/*.test.ts",
       "apps/*/src/**/*.test.ts",
       "e2e/**/*.test.ts",
+      "test/**/*.test.ts",
     ],
     testTimeout: 30_000,
     hookTimeout: 30_000,

@@ -137,7 +137,7 @@ async function startHerald(options: SystemOptions): Promise<System> {
     server,
     token,
     publish(channel, message) {
-      hub.publish(channel, message).catch(failed);
+      hub.publish(channel, message as { type: string }).catch(failed);
     },
     connections: () => open,
     publishErrors: () => errors,

@@ -4,7 +4,7 @@
  * stored, so a client that hears an event finds the same state over the API.
  */
 import type { Hub } from "@herald/hub";
-import { formatChannel } from "@herald/protocol";
+import { formatChannel, type PublishedMessage } from "@herald/protocol";
 import type { FileRecord, TaskRecord } from "./db/types.ts";
 
 export interface GenerationEvents {
@@ -52,7 +52,7 @@ export function fileObject(file: FileRecord) {
 }
 
 export function createGenerationEvents(hub: Hub): GenerationEvents {
-  async function send(channels: readonly string[], message: Record<string, unknown>) {
+  async function send(channels: readonly string[], message: PublishedMessage) {
     for (const channel of channels) await hub.publish(channel, message);
   }
   return {

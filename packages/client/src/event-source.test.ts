@@ -3,8 +3,8 @@ import { afterEach, describe, expect, expectTypeOf, it, vi } from "vitest";
 import { fakeEventSources } from "../test/fake-event-source.ts";
 import type { StreamFailure } from "./errors.ts";
 import {
+  chooseEventSource,
   createSourceFetch,
-  defaultEventSource,
   type EventSourceConstructor,
   errorEventDetails,
   supportsFetchOption,
@@ -77,17 +77,30 @@ describe("createSourceFetch", () => {
 });
 
 describe("choosing an EventSource", () => {
-  it("prefers the global EventSource, and the package where headers are needed", () => {
+  it("prefers the global EventSource, and the package where headers are needed", async () => {
     const { EventSource: Native } = fakeEventSources();
     vi.stubGlobal("EventSource", Native);
-    expect(defaultEventSource(false)).toBe(Native);
-    expect(defaultEventSource(true)).toBe(EventSourcePackage);
+    expect(chooseEventSource(undefined, false)).toEqual({ EventSource: Native, passFetch: false });
+    const withHeaders = chooseEventSource(undefined, true);
+    expect(withHeaders).not.toHaveProperty("EventSource");
+    expect(withHeaders.passFetch).toBe(true);
+    expect("load" in withHeaders && (await withHeaders.load())).toBe(EventSourcePackage);
   });
 
-  it("falls back to the eventsource package where there is no global one", () => {
+  it("loads the eventsource package, on demand, where there is no global one", async () => {
     vi.stubGlobal("EventSource", undefined);
-    expect(defaultEventSource(false)).toBe(EventSourcePackage);
+    const choice = chooseEventSource(undefined, false);
+    expect("load" in choice && (await choice.load())).toBe(EventSourcePackage);
     expect(supportsFetchOption(EventSourcePackage)).toBe(true);
+  });
+
+  it("takes the EventSource option, refusing one that cannot send the headers asked for", () => {
+    const { EventSource: Native } = fakeEventSources();
+    expect(chooseEventSource(EventSourcePackage, true)).toEqual({
+      EventSource: EventSourcePackage,
+      passFetch: true,
+    });
+    expect(() => chooseEventSource(Native, true)).toThrow(/headers option needs an EventSource/);
   });
 
   it("takes the browser's and the package's EventSource as the EventSource option", () => {

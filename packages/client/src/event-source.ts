@@ -5,12 +5,15 @@
  * (https://html.spec.whatwg.org/multipage/server-sent-events.html#the-eventsource-interface),
  * plus the `eventsource` package's `fetch` option and the `code` of its error events.
  */
+
+import type { FetchLike, FetchLikeResponse } from "eventsource";
+import { loadEventSourcePackage } from "#eventsource-package";
 import {
-  EventSource as EventSourcePackage,
-  type FetchLike,
-  type FetchLikeResponse,
-} from "eventsource";
-import { describeError, failureFromResponse, type StreamFailure } from "./errors.ts";
+  describeError,
+  failureFromResponse,
+  HeraldClientError,
+  type StreamFailure,
+} from "./errors.ts";
 
 /** `readyState` values, as the spec numbers them. */
 export const CONNECTING = 0;
@@ -44,14 +47,43 @@ export function supportsFetchOption(source: EventSourceConstructor): boolean {
   return SUPPORTS_FETCH in source;
 }
 
+/** The EventSource a client uses, or how to load it. */
+export type EventSourceChoice =
+  | { EventSource: EventSourceConstructor; passFetch: boolean }
+  | { load: () => Promise<EventSourceConstructor>; passFetch: true };
+
 /**
- * The browser's own EventSource where there is one; it cannot send headers, so a client that
- * needs them gets the `eventsource` package, which can, everywhere.
+ * The `EventSource` option where given; else the platform's own where there is one, since it
+ * cannot send headers only where `headers` are not needed; else the `eventsource` package, which
+ * can, loaded when the first stream opens (never in a browser build: there, pass it yourself).
  */
-export function defaultEventSource(needsHeaders: boolean): EventSourceConstructor {
+export function chooseEventSource(
+  given: EventSourceConstructor | undefined,
+  needsHeaders: boolean,
+): EventSourceChoice {
+  if (given) {
+    const passFetch = supportsFetchOption(given);
+    if (needsHeaders && !passFetch) {
+      throw new HeraldClientError(
+        "invalid_options",
+        "the headers option needs an EventSource that takes a fetch option, such as the eventsource package's: the browser's own EventSource cannot send headers. Use cookies (withCredentials) or the token option instead",
+      );
+    }
+    return { EventSource: given, passFetch };
+  }
   const native = (globalThis as { EventSource?: EventSourceConstructor }).EventSource;
-  if (native && (!needsHeaders || supportsFetchOption(native))) return native;
-  return EventSourcePackage;
+  if (native && (!needsHeaders || supportsFetchOption(native))) {
+    return { EventSource: native, passFetch: supportsFetchOption(native) };
+  }
+  if (!loadEventSourcePackage) {
+    throw new HeraldClientError(
+      "invalid_options",
+      needsHeaders
+        ? 'the headers option needs the eventsource package\'s EventSource, which a browser build does not load by itself: npm install eventsource, then pass it, createEventsClient({ headers, EventSource }) with import { EventSource } from "eventsource"; or use cookies (withCredentials) or the token option instead'
+        : 'there is no EventSource here: npm install eventsource, then pass it as the EventSource option (import { EventSource } from "eventsource")',
+    );
+  }
+  return { load: loadEventSourcePackage, passFetch: true };
 }
 
 /** The extra data the `eventsource` package's error events carry. */

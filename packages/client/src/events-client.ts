@@ -35,15 +35,14 @@ import {
 } from "./errors.ts";
 import {
   CLOSED,
+  chooseEventSource,
   createSourceFetch,
-  defaultEventSource,
   type EventSourceConstructor,
   type EventSourceInitLike,
   type EventSourceLike,
   errorEventDetails,
   type HeadersProvider,
   probeStream,
-  supportsFetchOption,
 } from "./event-source.ts";
 import { buildStreamUrl, streamChannels } from "./stream-url.ts";
 
@@ -54,7 +53,8 @@ export interface EventsClientOptions {
   path?: string;
   /**
    * The EventSource to use. Default: `globalThis.EventSource`, else (Node, or where `headers`
-   * is given) the `eventsource` package's.
+   * is given) the `eventsource` package's, loaded when the first stream opens. A browser build
+   * never loads that package by itself: a page that needs `headers` passes it here.
    */
   EventSource?: EventSourceConstructor;
   /** Headers for every request of the stream, for example Authorization. Needs the `eventsource` package's EventSource. */
@@ -125,7 +125,9 @@ interface Stream {
 interface Settings {
   baseUrl: string;
   path: string;
-  EventSource: EventSourceConstructor;
+  /** Set once loaded where the `eventsource` package is loaded on demand. */
+  EventSource: EventSourceConstructor | undefined;
+  loadEventSource: (() => Promise<EventSourceConstructor>) | undefined;
   passFetch: boolean;
   headers: HeadersProvider | undefined;
   token: EventsClientOptions["token"];
@@ -303,6 +305,11 @@ export function createEventsClient(options: EventsClientOptions = {}): EventsCli
   }
 
   function connect(current: Stream, token: string | undefined): void {
+    const EventSource = settings.EventSource;
+    if (!EventSource) {
+      loadEventSource(current, token);
+      return;
+    }
     const url = buildStreamUrl({
       baseUrl: settings.baseUrl,
       path: settings.path,
@@ -318,7 +325,7 @@ export function createEventsClient(options: EventsClientOptions = {}): EventsCli
     }
     let source: EventSourceLike;
     try {
-      source = new settings.EventSource(url, init);
+      source = new EventSource(url, init);
     } catch (error) {
       refuse({
         code: "invalid_options",
@@ -338,6 +345,26 @@ export function createEventsClient(options: EventsClientOptions = {}): EventsCli
     source.onerror = (event) => {
       if (stream === current) onSourceError(current, source, event);
     };
+  }
+
+  /** The first stream that needs the `eventsource` package loads it, then opens. */
+  function loadEventSource(current: Stream, token: string | undefined): void {
+    const load = settings.loadEventSource;
+    if (!load) throw new Error("unreachable: an EventSource is either given or loaded");
+    const gen = generation;
+    load().then(
+      (EventSource) => {
+        settings.EventSource = EventSource;
+        if (gen === generation) connect(current, token);
+      },
+      (error: unknown) => {
+        if (gen !== generation) return;
+        refuse({
+          code: "invalid_options",
+          message: `the eventsource package could not be loaded (${describeError(error)}): npm install eventsource, or pass an EventSource`,
+        });
+      },
+    );
   }
 
   function onSourceError(current: Stream, source: EventSourceLike, event: Event): void {
@@ -616,14 +643,7 @@ function createReporter(
 }
 
 function resolveSettings(options: EventsClientOptions): Settings {
-  const EventSource = options.EventSource ?? defaultEventSource(options.headers !== undefined);
-  const passFetch = supportsFetchOption(EventSource);
-  if (options.headers && !passFetch) {
-    throw new HeraldClientError(
-      "invalid_options",
-      "the headers option needs an EventSource that takes a fetch option, such as the eventsource package's: the browser's own EventSource cannot send headers. Use cookies (withCredentials) or the token option instead",
-    );
-  }
+  const choice = chooseEventSource(options.EventSource, options.headers !== undefined);
   const baseUrl = options.baseUrl ?? "";
   if (!baseUrl && !options.EventSource && !("document" in globalThis)) {
     throw new HeraldClientError(
@@ -644,8 +664,9 @@ function resolveSettings(options: EventsClientOptions): Settings {
   return {
     baseUrl,
     path: options.path ?? DEFAULT_PATH,
-    EventSource,
-    passFetch,
+    EventSource: "EventSource" in choice ? choice.EventSource : undefined,
+    loadEventSource: "load" in choice ? choice.load : undefined,
+    passFetch: choice.passFetch,
     headers: options.headers,
     token: options.token,
     withCredentials: options.withCredentials ?? false,

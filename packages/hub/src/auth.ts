@@ -2,7 +2,6 @@
  * Who may do what, PROTOCOL.md section 7: HS256 JWTs with `sub`, `exp`, `channels` (patterns a
  * subscriber may open) and `publish` (patterns a publisher may send to).
  */
-import { randomBytes } from "node:crypto";
 import { HeraldError, matchesChannelPattern } from "@herald/protocol";
 import { errors as joseErrors, jwtVerify, SignJWT } from "jose";
 
@@ -31,18 +30,23 @@ export interface JwtAuth extends Authenticator {
 }
 
 /**
- * The secret comes from `secret`, else `HERALD_JWT_SECRET`; where neither is set a random one
- * is made, so that only this process can mint tokens.
+ * The secret comes from `secret`, else `HERALD_JWT_SECRET`. Where neither is set:
+ * - with `NODE_ENV=production` it throws: tokens must verify on every server and after restarts;
+ * - else one random secret is made per process, shared by every `createJwtAuth()` of the process
+ *   (kept on `globalThis`, so that the copies of this module a framework evaluates, one per
+ *   Next.js route bundle, agree), with one warning (`process.emitWarning`, code
+ *   `HERALD_JWT_SECRET_UNSET`).
  */
 export function createJwtAuth(options: { secret?: string } = {}): JwtAuth {
-  const secretText = options.secret ?? process.env.HERALD_JWT_SECRET;
+  const env = globalThis.process?.env;
+  const secretText = options.secret ?? env?.HERALD_JWT_SECRET;
   if (secretText !== undefined && secretText.length < 32) {
     throw new HeraldError(
       "internal",
       "HERALD_JWT_SECRET must be at least 32 characters: HS256 with a short secret can be guessed offline",
     );
   }
-  const key = secretText === undefined ? randomBytes(32) : new TextEncoder().encode(secretText);
+  const key = secretText === undefined ? processSecret() : new TextEncoder().encode(secretText);
 
   return {
     async authenticate(token) {
@@ -70,6 +74,29 @@ export function createJwtAuth(options: { secret?: string } = {}): JwtAuth {
         .sign(key);
     },
   };
+}
+
+/** Where the process's own secret is kept: one key for every copy of this module. */
+const PROCESS_SECRET = Symbol.for("@herald/hub.processJwtSecret");
+
+function processSecret(): Uint8Array {
+  if (globalThis.process?.env?.NODE_ENV === "production") {
+    throw new HeraldError(
+      "internal",
+      "createJwtAuth() has no secret and NODE_ENV is production: set HERALD_JWT_SECRET to a random string of 32 characters or more (the same on every server), or pass createJwtAuth({ secret }). A secret made up at start would refuse every token after a restart or on another server",
+    );
+  }
+  const holder = globalThis as { [PROCESS_SECRET]?: Uint8Array };
+  let key = holder[PROCESS_SECRET];
+  if (!key) {
+    key = crypto.getRandomValues(new Uint8Array(32));
+    holder[PROCESS_SECRET] = key;
+    globalThis.process?.emitWarning?.(
+      "HERALD_JWT_SECRET is not set: createJwtAuth() signs with a random secret made for this process, so its tokens stop working when it restarts and are refused by other servers. Set HERALD_JWT_SECRET (32+ characters) to keep them",
+      { code: "HERALD_JWT_SECRET_UNSET" },
+    );
+  }
+  return key;
 }
 
 /** Throws `forbidden` unless every channel matches one of the patterns. */

@@ -1,7 +1,13 @@
 /**
  * The fetch-style adapter: `(Request) => Promise<Response>`, for route handlers such as
- * Next.js's, Deno, Bun or Cloudflare-like runtimes. It answers 404 for paths that are not the
- * hub's, so it can be mounted on a catch-all route.
+ * Next.js's. It answers 404 for paths that are not the hub's, so it can be mounted on a
+ * catch-all route.
+ *
+ * Runtimes: Node.js 20 and later, which is what Next.js route handlers run on by default (the
+ * "nodejs" runtime; not the Edge runtime). The hub needs Node's APIs (`Buffer`, `process`, and
+ * prom-client's metrics), and a stream lives in this process's memory, so it needs a long-lived
+ * server process, not a per-request isolate: Edge, Cloudflare Workers and other serverless
+ * functions that end with the response are not supported.
  */
 import { HeraldError } from "@herald/protocol";
 import {

@@ -7,7 +7,13 @@
  *   POST {basePath}/{channel}            publish (201 {"id"})
  *   GET  /healthz, /readyz, /metrics     operations (PROTOCOL.md section 9)
  */
-import { type ErrorBody, HeraldError, matchesChannelPattern, printable } from "@herald/protocol";
+import {
+  type ErrorBody,
+  HeraldError,
+  matchesChannelPattern,
+  type PublishedMessage,
+  printable,
+} from "@herald/protocol";
 import { type Authenticator, assertChannelsAllowed, type Principal } from "./auth.ts";
 import type { Hub, StreamRequest } from "./hub.ts";
 
@@ -170,7 +176,8 @@ export function createEventsHandler(hub: Hub, options: EventsHandlerOptions): Ev
         `the message nests deeper than ${MAX_NESTING} levels: flatten it`,
       );
     }
-    const id = await hub.publish(channel, message);
+    // Any JSON: publish checks it at run time and refuses it with invalid_message.
+    const id = await hub.publish(channel, message as PublishedMessage);
     return json(201, { id });
   }
 

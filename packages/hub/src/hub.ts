@@ -18,6 +18,7 @@ import {
   encodeRetry,
   formatCursor,
   HeraldError,
+  type PublishedMessageOf,
   parseCursor,
   type StreamResetReason,
 } from "@herald/protocol";
@@ -82,8 +83,12 @@ export interface Hub {
   readonly metrics: HubMetrics;
   readonly limits: Required<HubLimits>;
   readonly channelKinds: readonly string[];
-  /** Publishes a message on a channel and returns its event id. */
-  publish(channel: string, message: unknown): Promise<string>;
+  /**
+   * Publishes a message on a channel and returns its event id. Typed by its `type`: a known
+   * type's `object` must have that type's shape (PROTOCOL.md section 4), so a wrong one fails to
+   * compile; the hub checks every message again at run time, for callers that pass JSON.
+   */
+  publish<T extends string>(channel: string, message: PublishedMessageOf<T>): Promise<string>;
   /** Checks the channels of a stream: how many, and each name; throws HeraldError with the refusal. */
   checkChannels(channels: readonly string[]): void;
   /** Checks a whole stream request (channels and the per-subject limit) before any byte is written. */

@@ -302,17 +302,4 @@ describe("createJwtAuth", () => {
     const principal = await b.authenticate(await a.sign({ sub: "u1", channels: ["user.u1"] }));
     expect(principal).toEqual({ subject: "u1", channels: ["user.u1"], publish: [] });
   });
-
-  it("with HERALD_JWT_SECRET unset, makes a secret per instance that no other accepts", async () => {
-    vi.stubEnv("HERALD_JWT_SECRET", undefined);
-    expect(process.env.HERALD_JWT_SECRET).toBeUndefined();
-    const a = createJwtAuth();
-    const b = createJwtAuth();
-    const fromA = await a.sign({ sub: "u1", channels: ["user.u1"] });
-    const fromB = await b.sign({ sub: "u1", channels: ["user.u1"] });
-    await expect(a.authenticate(fromA)).resolves.toMatchObject({ subject: "u1" });
-    await expect(b.authenticate(fromB)).resolves.toMatchObject({ subject: "u1" });
-    await expect(b.authenticate(fromA)).rejects.toMatchObject({ code: "unauthorized" });
-    await expect(a.authenticate(fromB)).rejects.toMatchObject({ code: "unauthorized" });
-  });
 });

@@ -3,6 +3,7 @@
  * stream in one write, shared by the streams of a channel, in seq order, once, with the
  * slow-consumer bound still applied.
  */
+import type { PublishedMessage } from "@herald/protocol";
 import fc from "fast-check";
 import { afterEach, describe, expect, it } from "vitest";
 import { createHub, type Hub, type StreamSink } from "../src/hub.ts";
@@ -154,7 +155,7 @@ describe("the data of a published event", () => {
     await fc.assert(
       fc.asyncProperty(message, fc.boolean(), fc.boolean(), async (fields, channel, ts) => {
         // Publishers may send channel and ts themselves: the hub's own values replace them.
-        const sent: Record<string, unknown> = { ...fields };
+        const sent: PublishedMessage = { ...fields };
         if (channel) sent.channel = "user.someone-else";
         if (ts) sent.ts = 5;
         const id = await hub.publish("file.f1", sent);
@@ -175,7 +176,7 @@ describe("the data of a published event", () => {
         return { type: "not what was sent" };
       }
     }
-    await hub.publish("file.f1", new Message());
+    await hub.publish("file.f1", new Message() as unknown as PublishedMessage);
     const { events } = await hub.store.read(["file.f1"], 0);
     expect(events[0]?.data).toBe('{"type":"data","channel":"file.f1","ts":7}');
     await hub.close();

@@ -4,6 +4,7 @@
  * one DATA_DIR for files, with and without nginx in front.
  */
 import { type ChildProcess, spawn } from "node:child_process";
+import { existsSync } from "node:fs";
 import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -17,6 +18,8 @@ import { createTestServices, type TestServices } from "../support/services.ts";
 import { newUser } from "../support/studio.ts";
 
 const SECRET = "scale-test-secret-long-enough-for-hs256-0123456789";
+/** Debian puts nginx in /usr/sbin, which is not on every user's PATH. */
+const NGINX = existsSync("/usr/sbin/nginx") ? "/usr/sbin/nginx" : "nginx";
 const LOCATIONS = new URL("../../../../deploy/nginx/herald-locations.conf", import.meta.url)
   .pathname;
 
@@ -284,7 +287,7 @@ ${servers.map((s) => `    server 127.0.0.1:${s.port};`).join("\n")}
 }
 `,
     );
-    nginx = spawn("nginx", ["-e", "stderr", "-p", folder, "-c", conf], {
+    nginx = spawn(NGINX, ["-e", "stderr", "-p", folder, "-c", conf], {
       stdio: ["ignore", "inherit", "inherit"],
     });
     const proxied = { url: `http://127.0.0.1:${port}` };
