@@ -10,7 +10,8 @@ interface Generation {
 // Stands in for a renderer: about 3 seconds of progress, then the result. Each event goes to the
 // project's channel and the file's, in the order of a generation (docs/PROTOCOL.md, section 4).
 export async function runGeneration({ projectId, taskId, fileId }: Generation) {
-  const publish = async (message: Parameters<typeof hub.publish>[1]) => {
+  // To both channels, typed as hub.publish types it: a wrong `object` fails to compile.
+  const publish = async <T extends string>(message: Parameters<typeof hub.publish<T>>[1]) => {
     await hub.publish(`project.${projectId}`, message);
     await hub.publish(`file.${fileId}`, message);
   };
