@@ -226,15 +226,19 @@ describe("the app's hooks on @herald/react, in Chromium", () => {
 
   it("five components on one file all get the result, over one stream", async () => {
     const { context, page, problems } = await openPage();
+    const streams: string[] = [];
+    page.on("request", (request) => {
+      if (new URL(request.url()).pathname === "/api/v1/events") streams.push(request.url());
+    });
     const { fileId } = await generate(context, "image", { prompt: "five views of one pear" });
     await mount(page, "viewers", { fileId, count: 5 });
-    await untilOpenStreams(1);
     await page.getByTestId("viewer-result").nth(4).waitFor({ timeout: 30_000 });
     const sources = await page
       .getByTestId("viewer-result")
       .evaluateAll((images) => images.map((image) => image.getAttribute("src")));
     expect(sources).toEqual(new Array(5).fill(`/files/${fileId}.png`));
     expect(((await recorded(page, "viewerDone")) as number[]).sort()).toEqual([0, 1, 2, 3, 4]);
+    expect(streams).toEqual([`${server.url}/api/v1/events?channel=file.${fileId}`]);
     expect(problems).toEqual([]);
     await context.close();
   }, 60_000);

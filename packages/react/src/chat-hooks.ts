@@ -4,7 +4,7 @@
  * an artifact as completed through `setMessages` when its file is done. All over the provider's
  * one stream, through one `useChannel` whose channel list follows the artifacts.
  */
-import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from "react";
+import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import {
   type ArtifactKind,
   artifactKeys,
@@ -17,6 +17,7 @@ import {
 import { HeraldReactError } from "./errors.ts";
 import { legacyView } from "./legacy-message.ts";
 import { useChannel } from "./use-channel.ts";
+import { useIsomorphicLayoutEffect } from "./use-isomorphic-layout-effect.ts";
 
 export interface ChatSSEOptions<M> {
   /** The chat, passed back to `onMessageUpdated`. */
@@ -90,9 +91,6 @@ export function useChatImageWebSocket<M>(options: ChatSSEOptions<M>): ChatWebSoc
 
 /** The same hook under the spelling of `useImageWebsocket`. */
 export const useChatImageWebsocket = useChatImageWebSocket;
-
-// useLayoutEffect warns during server rendering in React 18; there is nothing to update there.
-const useIsomorphicLayoutEffect = typeof document === "undefined" ? useEffect : useLayoutEffect;
 
 function useChatArtifacts<M>(kind: ArtifactKind, options: ChatSSEOptions<M>): ChatSSEResult {
   const { chatId, messages } = options;

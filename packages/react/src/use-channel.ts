@@ -4,9 +4,10 @@
  * identity of the arrays or of the handler, so a page can pass literals and inline functions.
  */
 import type { ConnectionState, MessageHandler } from "@herald/client";
-import { useEffect, useLayoutEffect, useRef } from "react";
+import { useEffect, useRef } from "react";
 import { useHeraldContext } from "./herald-provider.tsx";
 import { useConnectionState } from "./use-connection-state.ts";
+import { useIsomorphicLayoutEffect } from "./use-isomorphic-layout-effect.ts";
 
 export interface UseChannelOptions {
   /** Only messages of these types (`stream_reset` always comes through). Default: every type. */
@@ -14,9 +15,6 @@ export interface UseChannelOptions {
   /** `false` holds no subscription. Default `true`. */
   enabled?: boolean;
 }
-
-// useLayoutEffect warns during server rendering in React 18; there is nothing to update there.
-const useIsomorphicLayoutEffect = typeof document === "undefined" ? useEffect : useLayoutEffect;
 
 /**
  * Subscribes to `channels` and calls `onMessage(message, meta)` for each of their messages.
