@@ -30,6 +30,7 @@ import type { ServerConfig } from "./config.ts";
 import { openDatabase } from "./db/index.ts";
 import type { Database } from "./db/types.ts";
 import { createGenerationEvents } from "./events.ts";
+import { loggableError, redactToken } from "./log.ts";
 import { render } from "./render/index.ts";
 import { loadSecrets } from "./secrets.ts";
 import { createSessions, ownershipAuthorizer, type Sessions } from "./sessions.ts";
@@ -70,7 +71,10 @@ export async function createApp(config: AppOptions): Promise<App> {
     logger: config.logger
       ? {
           // Tokens may ride in the query string; they never reach a log.
-          serializers: { req: (req) => ({ method: req.method, url: redactToken(req.url) }) },
+          serializers: {
+            req: (req) => ({ method: req.method, url: redactToken(req.url) }),
+            err: loggableError,
+          },
         }
       : false,
     bodyLimit: 64 * 1024,
@@ -200,10 +204,6 @@ async function registerStudio(fastify: FastifyInstance, root: string): Promise<v
     reply.sendFile("index.html", { maxAge: 0, immutable: false });
   fastify.get("/", sendIndex);
   fastify.get("/tools/*", sendIndex);
-}
-
-export function redactToken(url: string): string {
-  return url.replace(/([?&]token=)[^&]*/g, "$1[redacted]");
 }
 
 const INDEX_PAGE = `<!doctype html>

@@ -2,7 +2,7 @@
 import { randomInt, randomUUID } from "node:crypto";
 import { HeraldError } from "@herald/protocol";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import type { z } from "zod";
+import { z } from "zod";
 import type { Database, FileRecord, MediaKind, TaskRecord } from "../db/types.ts";
 import { channelsOf, type GenerationEvents, taskObject } from "../events.ts";
 import { STYLES } from "../render/index.ts";
@@ -12,6 +12,7 @@ import type { TaskQueue } from "../tasks/queue.ts";
 import {
   fileListQuerySchema,
   IMAGE_RESOLUTIONS,
+  idSchema,
   imageGenerationSchema,
   MAX_SEED,
   VIDEO_LIMITS,
@@ -120,12 +121,12 @@ export async function registerApi(app: FastifyInstance, deps: ApiDependencies): 
 
   app.get<{ Params: { id: string } }>("/api/v1/file/:id", async (request, reply) => {
     const userId = await user(request, reply);
-    return fileView(await ownedFile(request.params.id, userId));
+    return fileView(await ownedFile(pathId(request), userId));
   });
 
   app.delete<{ Params: { id: string } }>("/api/v1/file/:id", async (request, reply) => {
     const userId = await user(request, reply);
-    const file = await ownedFile(request.params.id, userId);
+    const file = await ownedFile(pathId(request), userId);
     const cancelled = await db.transition({
       taskId: file.taskId,
       from: ["pending", "in_progress"],
@@ -143,7 +144,7 @@ export async function registerApi(app: FastifyInstance, deps: ApiDependencies): 
 
   app.get<{ Params: { id: string } }>("/api/v1/project/:id", async (request, reply) => {
     const userId = await user(request, reply);
-    const project = await db.getProject(request.params.id);
+    const project = await db.getProject(pathId(request));
     if (!project || project.userId !== userId) throw notFound("project");
     const [files, tasks] = await Promise.all([
       db.listProjectFiles(project.id),
@@ -169,7 +170,7 @@ export async function registerApi(app: FastifyInstance, deps: ApiDependencies): 
 
   app.post<{ Params: { id: string } }>("/api/v1/task/:id/cancel", async (request, reply) => {
     const userId = await user(request, reply);
-    const task = await db.getTask(request.params.id);
+    const task = await db.getTask(pathId(request));
     if (!task || task.userId !== userId) throw notFound("task");
     const cancelled = await db.transition({
       taskId: task.id,
@@ -263,6 +264,11 @@ export function parseInput<S extends z.ZodType>(schema: S, value: unknown): z.ou
   throw new HeraldError("invalid_request", message, {
     ...((field ?? unknownField) ? { field: field ?? unknownField } : {}),
   });
+}
+
+/** The `{id}` of a path, checked before any database sees it (a NUL there was a 500). */
+function pathId(request: FastifyRequest<{ Params: { id: string } }>): string {
+  return parseInput(z.object({ id: idSchema }), request.params).id;
 }
 
 function dimensions(resolution: string): [number, number] {
