@@ -26,6 +26,7 @@ import Fastify, {
 import { registerFiles } from "./api/files.ts";
 import { openApiDocument } from "./api/openapi.ts";
 import { registerApi } from "./api/routes.ts";
+import { registerSecurity } from "./api/security.ts";
 import type { ServerConfig } from "./config.ts";
 import { openDatabase } from "./db/index.ts";
 import type { Database } from "./db/types.ts";
@@ -78,6 +79,9 @@ export async function createApp(config: AppOptions): Promise<App> {
         }
       : false,
     bodyLimit: 64 * 1024,
+    // X-Forwarded-For / -Proto / -Host count only from these (TRUST_PROXY): the client's
+    // address for the per-address limits, and https for Secure cookies.
+    trustProxy: config.trustProxy ?? false,
   });
   const db = await openDatabase({ dataDir: config.dataDir, databaseUrl: config.databaseUrl });
   await db.migrate();
@@ -98,7 +102,6 @@ export async function createApp(config: AppOptions): Promise<App> {
     secret: secrets.session,
     eventsAuth,
     db,
-    secureCookies: false,
   });
   const storage = await createLocalStorage(join(config.dataDir, "files"));
   const events = createGenerationEvents(hub);
@@ -116,6 +119,8 @@ export async function createApp(config: AppOptions): Promise<App> {
       })
     : createInProcessQueue(queueOptions);
 
+  // Before any route, so that every one of them (the hub's too) is covered.
+  registerSecurity(fastify);
   await fastify.register(fastifyCookie);
   // The API speaks JSON only: a text body is refused with 415, not read as a string.
   fastify.removeContentTypeParser("text/plain");
@@ -209,7 +214,7 @@ async function registerStudio(fastify: FastifyInstance, root: string): Promise<v
 const INDEX_PAGE = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Herald Studio</title>
 <meta name="viewport" content="width=device-width, initial-scale=1"></head>
-<body style="font: 16px/1.5 system-ui, sans-serif; max-width: 40rem; margin: 3rem auto; padding: 0 1rem">
+<body>
 <h1>Herald Studio</h1>
 <p>This server runs the Herald event hub and the generation API.</p>
 <ul>

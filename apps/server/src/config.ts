@@ -18,6 +18,12 @@ export interface ServerConfig {
   workers: number;
   /** 1: renders take realistic time; 0: as fast as the machine goes (tests). */
   renderPace: number;
+  /**
+   * The proxies whose X-Forwarded-For, -Proto and -Host are believed (TRUST_PROXY): `true`
+   * for any, or addresses and CIDR ranges separated by commas (`127.0.0.1,10.0.0.0/8`,
+   * `loopback`). Unset: none, and the connection's own address and protocol count.
+   */
+  trustProxy?: boolean | string | undefined;
 }
 
 export function readConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
@@ -32,6 +38,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     jwtSecret: env.HERALD_JWT_SECRET || undefined,
     workers: integer(env.WORKERS, 2, "WORKERS"),
     renderPace: number(env.RENDER_PACE, 1, "RENDER_PACE"),
+    trustProxy: trustProxy(env.TRUST_PROXY),
   };
 }
 
@@ -48,4 +55,9 @@ function number(value: string | undefined, fallback: number, name: string): numb
   if (!Number.isFinite(parsed) || parsed < 0)
     throw new Error(`${name} must be a number of 0 or more, not "${value}"`);
   return parsed;
+}
+
+function trustProxy(value: string | undefined): boolean | string | undefined {
+  if (value === undefined || value === "" || value === "false") return undefined;
+  return value === "true" ? true : value;
 }

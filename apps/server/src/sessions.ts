@@ -33,16 +33,16 @@ export function createSessions(options: {
   secret: string;
   eventsAuth: JwtAuth;
   db: Database;
-  secureCookies: boolean;
 }): Sessions {
   const key = new TextEncoder().encode(options.secret);
   const { db, eventsAuth } = options;
-  const cookieBase = {
+  // Secure whenever the request came over HTTPS, directly or through a trusted proxy.
+  const cookieBase = (reply: FastifyReply) => ({
     path: "/",
     httpOnly: true,
     sameSite: "lax" as const,
-    secure: options.secureCookies,
-  };
+    secure: reply.request.protocol === "https",
+  });
 
   async function verifySession(token: string): Promise<string> {
     try {
@@ -83,7 +83,7 @@ export function createSessions(options: {
       }
       const user = await db.createUser(randomUUID());
       reply.setCookie(SESSION_COOKIE, await sessions.sessionToken(user.id), {
-        ...cookieBase,
+        ...cookieBase(reply),
         maxAge: SESSION_LIFETIME_S,
       });
       await sessions.setEventsCookie(reply, user.id);
@@ -103,7 +103,10 @@ export function createSessions(options: {
         channels: [userChannel(userId)],
         expiresInS: EVENTS_TOKEN_LIFETIME_S,
       });
-      reply.setCookie(EVENTS_COOKIE, token, { ...cookieBase, maxAge: EVENTS_TOKEN_LIFETIME_S });
+      reply.setCookie(EVENTS_COOKIE, token, {
+        ...cookieBase(reply),
+        maxAge: EVENTS_TOKEN_LIFETIME_S,
+      });
     },
     authenticator: {
       async authenticate(token): Promise<Principal> {

@@ -48,11 +48,13 @@ export const STREAM_HEADERS: Readonly<Record<string, string>> = {
   "content-type": "text/event-stream; charset=utf-8",
   "cache-control": "no-cache, no-transform",
   "x-accel-buffering": "no",
+  "x-content-type-options": "nosniff",
 };
 
 const JSON_HEADERS = {
   "content-type": "application/json; charset=utf-8",
   "cache-control": "no-store",
+  "x-content-type-options": "nosniff",
 };
 const CURSOR_MAX_LENGTH = 1024;
 /** Levels of arrays and objects a published message may nest (far below what overflows the stack). */
