@@ -79,6 +79,14 @@ export async function createApp(config: AppOptions): Promise<App> {
         }
       : false,
     bodyLimit: 64 * 1024,
+    // A request's head, and then its whole body, must arrive within the timeout (408 past it),
+    // counted from the connection's start, however slowly it trickles. node:http checks every
+    // connectionsCheckingInterval, so that is kept a small part of the timeout.
+    requestTimeout: config.requestTimeoutMs,
+    http: {
+      headersTimeout: config.requestTimeoutMs,
+      connectionsCheckingInterval: Math.max(100, Math.min(1000, config.requestTimeoutMs / 20)),
+    },
     // X-Forwarded-For / -Proto / -Host count only from these (TRUST_PROXY): the client's
     // address for the per-address limits, and https for Secure cookies.
     trustProxy: config.trustProxy ?? false,

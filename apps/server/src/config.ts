@@ -24,6 +24,8 @@ export interface ServerConfig {
    * `loopback`). Unset: none, and the connection's own address and protocol count.
    */
   trustProxy?: boolean | string | undefined;
+  /** A request's head, then its body, must arrive within this many ms (408 past it). */
+  requestTimeoutMs: number;
 }
 
 export function readConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
@@ -39,6 +41,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     workers: integer(env.WORKERS, 2, "WORKERS"),
     renderPace: number(env.RENDER_PACE, 1, "RENDER_PACE"),
     trustProxy: trustProxy(env.TRUST_PROXY),
+    requestTimeoutMs: integer(env.REQUEST_TIMEOUT_MS, 60_000, "REQUEST_TIMEOUT_MS") || 60_000,
   };
 }
 

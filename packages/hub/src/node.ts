@@ -142,12 +142,16 @@ export function acceptEventStreams(server: Server, hub: Hub, options: EventsHand
     let bytes: Buffer = Buffer.alloc(0);
     const stopReading = () => {
       socket.off("data", onData);
-      socket.off("timeout", onTimeout);
-      socket.setTimeout(0);
+      clearTimeout(deadline);
     };
-    const onTimeout = () => socket.destroy();
     const onData = (chunk: Buffer) => {
       bytes = bytes.length === 0 ? chunk : Buffer.concat([bytes, chunk]);
+      if (hasBareLf(bytes, bytes.length - chunk.length)) {
+        // node:http would refuse it too; here it would never end, so it is refused at once.
+        stopReading();
+        refuseHead(socket, 400, "the request head ends a line with a bare LF: end lines with CRLF");
+        return;
+      }
       const end = headEnd(bytes);
       const shown = Math.min(bytes.length, ours.length);
       if (
@@ -178,7 +182,13 @@ export function acceptEventStreams(server: Server, hub: Hub, options: EventsHand
     // A connection reset: `close` follows, and whatever the connection held is let go there.
     socket.on("error", ignoreSocketError);
     socket.on("data", onData);
-    socket.setTimeout(server.headersTimeout || 60_000, onTimeout);
+    // From the connection's start, not from its last byte: a head trickled a byte at a time
+    // is cut like a silent one (node:http's headersTimeout does the same for its own).
+    const deadline = setTimeout(() => {
+      stopReading();
+      refuseHead(socket, 408, "the request head did not arrive in time: send it at once");
+    }, server.headersTimeout || 60_000);
+    socket.once("close", stopReading);
   });
 
   async function serveStream(socket: Socket, head: RequestHead, bytes: Buffer): Promise<void> {
@@ -209,6 +219,28 @@ export function acceptEventStreams(server: Server, hub: Hub, options: EventsHand
     socket.resume();
     openStream(hub, answer.request, socket, true);
   }
+}
+
+/** Whether a LF at or after `from` follows anything but a CR. */
+function hasBareLf(bytes: Buffer, from: number): boolean {
+  for (let at = bytes.indexOf(10, from); at >= 0; at = bytes.indexOf(10, at + 1)) {
+    if (at === 0 || bytes[at - 1] !== 13) return true;
+  }
+  return false;
+}
+
+/** Answers a head this path will not read, with the hub's JSON error, and ends the connection. */
+function refuseHead(socket: Socket, status: 400 | 408, message: string): void {
+  const body = JSON.stringify(
+    new HeraldError(status === 400 ? "invalid_request" : "request_timeout", message).toBody(),
+  );
+  const head = responseHead(status, {
+    "content-type": "application/json; charset=utf-8",
+    "x-content-type-options": "nosniff",
+    "content-length": String(Buffer.byteLength(body)),
+    connection: "close",
+  });
+  socket.end(head + body, () => socket.destroy());
 }
 
 function isUnder(target: string, basePath: string): boolean {

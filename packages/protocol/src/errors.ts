@@ -10,6 +10,8 @@ export const ERROR_STATUS = {
   forbidden: 403,
   not_found: 404,
   method_not_allowed: 405,
+  /** A request whose head or body did not arrive within the server's timeout. */
+  request_timeout: 408,
   /** The studio API: the change asked for no longer applies (a task that has ended). */
   conflict: 409,
   payload_too_large: 413,
