@@ -37,6 +37,7 @@ import { loadSecrets } from "./secrets.ts";
 import { createSessions, ownershipAuthorizer, type Sessions } from "./sessions.ts";
 import { createLocalStorage } from "./storage.ts";
 import { createBullMqQueue } from "./tasks/bullmq-queue.ts";
+import { createTaskLifecycle } from "./tasks/lifecycle.ts";
 import { createInProcessQueue, type TaskQueue } from "./tasks/queue.ts";
 import { createTaskRunner } from "./tasks/runner.ts";
 
@@ -113,19 +114,36 @@ export async function createApp(config: AppOptions): Promise<App> {
   });
   const storage = await createLocalStorage(join(config.dataDir, "files"));
   const events = createGenerationEvents(hub);
+  let queue: TaskQueue | undefined;
+  const lifecycle = createTaskLifecycle({
+    db,
+    events,
+    queue: () => {
+      if (!queue) throw new Error("the task queue is used before it was made");
+      return queue;
+    },
+  });
   const queueOptions = {
     concurrency: config.workers,
-    handler: createTaskRunner({ db, storage, events, render, renderPace: config.renderPace }),
+    handler: createTaskRunner({
+      db,
+      storage,
+      events,
+      lifecycle,
+      render,
+      renderPace: config.renderPace,
+    }),
     onError: (taskId: string, error: unknown) =>
       fastify.log.error({ err: error, taskId }, "a task failed outside its render"),
   };
-  const queue = config.redisUrl
+  const taskQueue: TaskQueue = config.redisUrl
     ? await createBullMqQueue({
         ...queueOptions,
         redisUrl: config.redisUrl,
         prefix: `${config.redisPrefix}tasks`,
       })
     : createInProcessQueue(queueOptions);
+  queue = taskQueue;
 
   // Before any route, so that every one of them (the hub's too) is covered.
   registerSecurity(fastify);
@@ -161,7 +179,7 @@ export async function createApp(config: AppOptions): Promise<App> {
     authorizeSubscribe: ownershipAuthorizer(db),
     readinessChecks: { database: () => db.check() },
   });
-  await registerApi(fastify, { db, storage, events, queue, sessions });
+  await registerApi(fastify, { db, storage, lifecycle, sessions });
   await registerFiles(fastify, storage);
   const openApi = openApiDocument();
   fastify.get("/api/v1/openapi.json", async () => openApi);
@@ -169,7 +187,7 @@ export async function createApp(config: AppOptions): Promise<App> {
 
   // Streams never end by themselves: end them before the server waits for its connections.
   fastify.addHook("preClose", async () => {
-    await queue.close();
+    await taskQueue.close();
     await hub.close();
   });
   fastify.addHook("onClose", async () => {
@@ -181,11 +199,11 @@ export async function createApp(config: AppOptions): Promise<App> {
     fastify,
     hub,
     db,
-    queue,
+    queue: taskQueue,
     sessions,
     async resumeUnfinished() {
       const tasks = await db.listUnfinishedTasks();
-      for (const task of tasks) await queue.enqueue(task.id);
+      for (const task of tasks) await taskQueue.enqueue(task.id, task.userId);
       return tasks.length;
     },
   };

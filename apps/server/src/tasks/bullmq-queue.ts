@@ -8,6 +8,7 @@
  */
 import { Queue, Worker } from "bullmq";
 import { Redis } from "ioredis";
+import type { StopReason } from "./lifecycle.ts";
 import type { TaskHandler, TaskQueue } from "./queue.ts";
 
 const QUEUE_NAME = "herald-tasks";
@@ -66,7 +67,7 @@ export async function createBullMqQueue(options: {
       } finally {
         running.delete(taskId);
       }
-      if (stopping && controller.signal.aborted && controller.signal.reason === "stopping") {
+      if (stopping && controller.signal.reason === ("stopping" satisfies StopReason)) {
         throw new HandedOver(`task ${taskId} is handed to another server: this one is stopping`);
       }
     },
@@ -93,7 +94,7 @@ export async function createBullMqQueue(options: {
     }
     const task = running.get(taskId);
     if (!task) return;
-    task.controller.abort("cancelled");
+    task.controller.abort("cancelled" satisfies StopReason);
     task.done
       .then(() => cancelPublisher.publish(stoppedChannel, taskId))
       .catch((error: unknown) => options.onError(taskId, error));
@@ -121,7 +122,7 @@ export async function createBullMqQueue(options: {
   }
 
   return {
-    async enqueue(taskId) {
+    async enqueue(taskId, _userId) {
       // The job id is the task id: a task queued twice (a restart, two servers) is one job.
       await queue.add(
         "render",
@@ -146,7 +147,7 @@ export async function createBullMqQueue(options: {
       try {
         await cancelPublisher.publish(cancelChannel, taskId);
         if (local) {
-          local.controller.abort("cancelled");
+          local.controller.abort("cancelled" satisfies StopReason);
           await local.done;
         }
         await stopped?.promise;
@@ -156,7 +157,8 @@ export async function createBullMqQueue(options: {
     },
     async close() {
       stopping = true;
-      for (const { controller } of running.values()) controller.abort("stopping");
+      for (const { controller } of running.values())
+        controller.abort("stopping" satisfies StopReason);
       await worker.close();
       await queue.close();
       await Promise.all(

@@ -3,10 +3,11 @@
  * process with a worker pool; a distributed engine (a later issue) implements the same
  * interface across servers.
  */
+import type { StopReason } from "./lifecycle.ts";
 
 export interface TaskQueue {
-  /** Queues a task; it runs when a worker is free. */
-  enqueue(taskId: string): Promise<void>;
+  /** Queues a task of a user; it runs when a worker is free and it is the user's turn. */
+  enqueue(taskId: string, userId: string): Promise<void>;
   /**
    * Stops a queued or running task, promptly (its render is aborted), and resolves once it has
    * stopped, so that what the caller publishes next comes after the task's last event.
@@ -16,7 +17,7 @@ export interface TaskQueue {
   close(): Promise<void>;
 }
 
-/** What the queue runs: one task, to its end, stopping when `signal` aborts. */
+/** What the queue runs: one task, to its end, stopping when `signal` aborts (its reason a `StopReason`). */
 export type TaskHandler = (taskId: string, signal: AbortSignal) => Promise<void>;
 
 export function createInProcessQueue(options: {
@@ -45,7 +46,7 @@ export function createInProcessQueue(options: {
   }
 
   return {
-    async enqueue(taskId) {
+    async enqueue(taskId, _userId) {
       if (closed) throw new Error("the task queue is closed");
       if (!waiting.includes(taskId) && !running.has(taskId)) waiting.push(taskId);
       pump();
@@ -55,14 +56,14 @@ export function createInProcessQueue(options: {
       if (index >= 0) waiting.splice(index, 1);
       const task = running.get(taskId);
       if (!task) return;
-      task.controller.abort(new Error("cancelled"));
+      task.controller.abort("cancelled" satisfies StopReason);
       await task.done;
     },
     async close() {
       closed = true;
       waiting.length = 0;
       for (const { controller } of running.values())
-        controller.abort(new Error("the server is stopping"));
+        controller.abort("stopping" satisfies StopReason);
       await Promise.all([...running.values()].map(({ done }) => done));
     },
   };
