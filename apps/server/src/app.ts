@@ -111,6 +111,7 @@ export async function createApp(config: AppOptions): Promise<App> {
     secret: secrets.session,
     eventsAuth,
     db,
+    sessionsPerMinute: config.sessionsPerMinute,
   });
   const storage = await createLocalStorage(join(config.dataDir, "files"));
   const events = createGenerationEvents(hub);
@@ -118,6 +119,10 @@ export async function createApp(config: AppOptions): Promise<App> {
   const lifecycle = createTaskLifecycle({
     db,
     events,
+    limits: {
+      maxTasksPerUser: config.maxTasksPerUser,
+      storageQuotaBytes: config.storageQuotaBytes,
+    },
     queue: () => {
       if (!queue) throw new Error("the task queue is used before it was made");
       return queue;
@@ -190,7 +195,20 @@ export async function createApp(config: AppOptions): Promise<App> {
     await taskQueue.close();
     await hub.close();
   });
+  // Sessions that never generated anything are removed once they are idleSessionTtlS old.
+  const sweepIdleSessions = () => {
+    const cutoff = new Date(Date.now() - config.idleSessionTtlS * 1000);
+    db.deleteIdleUsers(cutoff).catch((error: unknown) =>
+      fastify.log.error({ err: error }, "removing idle sessions failed"),
+    );
+  };
+  const idleSweep = setInterval(
+    sweepIdleSessions,
+    Math.max(1000, Math.min(3600, config.idleSessionTtlS / 2) * 1000),
+  );
+  idleSweep.unref();
   fastify.addHook("onClose", async () => {
+    clearInterval(idleSweep);
     await hub.store.close();
     await db.close();
   });

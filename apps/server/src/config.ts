@@ -26,6 +26,14 @@ export interface ServerConfig {
   trustProxy?: boolean | string | undefined;
   /** A request's head, then its body, must arrive within this many ms (408 past it). */
   requestTimeoutMs: number;
+  /** New sessions one client address may make per minute (429 past it). */
+  sessionsPerMinute: number;
+  /** A session that has generated nothing is removed this many seconds after it was made. */
+  idleSessionTtlS: number;
+  /** Tasks one user may have pending or running at once (429 past it). */
+  maxTasksPerUser: number;
+  /** Bytes of generated files one user may keep (403 past it). */
+  storageQuotaBytes: number;
 }
 
 export function readConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
@@ -42,6 +50,12 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     renderPace: number(env.RENDER_PACE, 1, "RENDER_PACE"),
     trustProxy: trustProxy(env.TRUST_PROXY),
     requestTimeoutMs: integer(env.REQUEST_TIMEOUT_MS, 60_000, "REQUEST_TIMEOUT_MS") || 60_000,
+    sessionsPerMinute: integer(env.SESSIONS_PER_MINUTE, 30, "SESSIONS_PER_MINUTE"),
+    idleSessionTtlS: number(env.IDLE_SESSION_TTL_S, 24 * 3600, "IDLE_SESSION_TTL_S"),
+    maxTasksPerUser: integer(env.MAX_TASKS_PER_USER, 20, "MAX_TASKS_PER_USER"),
+    storageQuotaBytes: Math.round(
+      number(env.STORAGE_QUOTA_MB, 1024, "STORAGE_QUOTA_MB") * 1024 * 1024,
+    ),
   };
 }
 

@@ -250,6 +250,35 @@ export function createDrizzleDatabase<H extends PgQueryResultHKT>(
         );
     },
 
+    async countUnfinishedTasks(userId) {
+      const [row] = await db
+        .select({ count: sql<number>`count(*)::int` })
+        .from(tasks)
+        .where(and(eq(tasks.userId, userId), inArray(tasks.status, [...UNFINISHED])));
+      return row?.count ?? 0;
+    },
+
+    async storedBytes(userId) {
+      const [row] = await db
+        .select({ bytes: sql<string>`coalesce(sum(${files.sizeBytes}), 0)::text` })
+        .from(files)
+        .where(and(eq(files.userId, userId), isNull(files.deletedAt)));
+      return Number(row?.bytes ?? 0);
+    },
+
+    async deleteIdleUsers(createdBefore) {
+      const gone = await db
+        .delete(users)
+        .where(
+          and(
+            lt(users.createdAt, createdBefore),
+            sql`NOT EXISTS (SELECT 1 FROM ${projects} WHERE ${projects.userId} = ${users.id})`,
+          ),
+        )
+        .returning({ id: users.id });
+      return gone.length;
+    },
+
     async listUnfinishedTasks() {
       const rows = await db
         .select()

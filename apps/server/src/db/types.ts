@@ -137,6 +137,15 @@ export interface Database {
    * file that has ended, was deleted or does not exist.
    */
   setProgress(fileId: string, progress: number): Promise<void>;
+  /** How many of the user's tasks are pending or in progress (the per-user cap). */
+  countUnfinishedTasks(userId: string): Promise<number>;
+  /** Bytes of the user's stored files, deleted ones not counted (the storage quota). */
+  storedBytes(userId: string): Promise<number>;
+  /**
+   * Removes users made before `createdBefore` that own no project (sessions that never
+   * generated anything); answers how many.
+   */
+  deleteIdleUsers(createdBefore: Date): Promise<number>;
   /** Tasks left pending or in progress, oldest first (taken up again at start). */
   listUnfinishedTasks(): Promise<TaskRecord[]>;
   /** Removes a file record (its task stays, for the project's history); a no-op if gone. */

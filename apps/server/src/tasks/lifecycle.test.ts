@@ -62,7 +62,8 @@ function harness(status: TaskStatus) {
     },
     async close() {},
   };
-  return { log, lifecycle: createTaskLifecycle({ db, events, queue: () => queue }) };
+  const limits = { maxTasksPerUser: 1, storageQuotaBytes: 1 };
+  return { log, lifecycle: createTaskLifecycle({ db, events, queue: () => queue, limits }) };
 }
 
 describe("the task lifecycle", () => {

@@ -42,6 +42,7 @@ export function createTaskLifecycle(deps: {
   events: GenerationEvents;
   /** The queue is made with a runner that calls this lifecycle, so it is handed over late. */
   queue: () => TaskQueue;
+  limits: { maxTasksPerUser: number; storageQuotaBytes: number };
 }): TaskLifecycle {
   const { db, events } = deps;
 
@@ -50,8 +51,26 @@ export function createTaskLifecycle(deps: {
     await events.task(moved.task);
   }
 
+  async function checkQuotas(userId: string): Promise<void> {
+    const { maxTasksPerUser, storageQuotaBytes } = deps.limits;
+    if ((await db.countUnfinishedTasks(userId)) >= maxTasksPerUser) {
+      throw new HeraldError(
+        "too_many_tasks",
+        `at most ${maxTasksPerUser} tasks may be queued or running per user: wait for one to end, or cancel one`,
+      );
+    }
+    const used = await db.storedBytes(userId);
+    if (used >= storageQuotaBytes) {
+      throw new HeraldError(
+        "storage_quota_exceeded",
+        `your files take ${megabytes(used)} of the ${megabytes(storageQuotaBytes)} each user may keep: delete some (DELETE /api/v1/file/{id}) to generate more`,
+      );
+    }
+  }
+
   return {
     async create(input) {
+      await checkQuotas(input.userId);
       if (input.projectId !== undefined) {
         const project = await db.getProject(input.projectId);
         if (!project || project.userId !== input.userId) {
@@ -127,4 +146,8 @@ export function createTaskLifecycle(deps: {
       return cancelled;
     },
   };
+}
+
+function megabytes(bytes: number): string {
+  return `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
 }

@@ -520,6 +520,47 @@ export function describeDatabaseContract(name: string, open: () => Promise<Datab
       });
     });
 
+    describe("quotas", () => {
+      it("counts a user's pending and running tasks, and the bytes of its stored files", async () => {
+        const userId = await newUser();
+        await generate(userId);
+        const running = await started(userId);
+        const done = await started(userId);
+        await db.transition({
+          taskId: done.task.id,
+          from: ["in_progress"],
+          to: "completed",
+          file: { sizeBytes: 5_000_000_000, storageKey: "a.png" },
+        });
+        const deleted = await started(userId);
+        await db.transition({
+          taskId: deleted.task.id,
+          from: ["in_progress"],
+          to: "completed",
+          file: { sizeBytes: 7 },
+        });
+        await db.deleteFile(deleted.file.id);
+        expect(await db.countUnfinishedTasks(userId)).toBe(2);
+        expect(await db.storedBytes(userId)).toBe(5_000_000_000);
+        expect(await db.countUnfinishedTasks(await newUser())).toBe(0);
+        expect(await db.storedBytes(await newUser())).toBe(0);
+        expect(running.task.status).toBe("in_progress");
+      });
+
+      it("removes users older than the cutoff that own no project, and only those", async () => {
+        const idle = await newUser();
+        const working = await newUser();
+        await generate(working);
+        const removed = await db.deleteIdleUsers(new Date(Date.now() + 60_000));
+        expect(removed).toBeGreaterThanOrEqual(1);
+        expect(await db.getUser(idle)).toBeUndefined();
+        expect(await db.getUser(working)).toBeDefined();
+        const fresh = await newUser();
+        await db.deleteIdleUsers(new Date(Date.now() - 60_000));
+        expect(await db.getUser(fresh)).toBeDefined();
+      });
+    });
+
     describe("deleteFile", () => {
       it("removes the file from reads and lists, and keeps its task", async () => {
         const userId = await newUser();

@@ -28,6 +28,8 @@ export async function startStudio(
     jwtSecret: undefined,
     workers: options.workers ?? 2,
     renderPace: options.renderPace ?? 0,
+    // Tests make many users from one address; the limit has a test of its own.
+    sessionsPerMinute: 0,
   });
   await app.fastify.listen({ port: 0, host: "127.0.0.1" });
   await app.resumeUnfinished();
