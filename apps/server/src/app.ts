@@ -27,6 +27,7 @@ import { registerFiles } from "./api/files.ts";
 import { openApiDocument } from "./api/openapi.ts";
 import { registerApi } from "./api/routes.ts";
 import { registerSecurity } from "./api/security.ts";
+import { clientAddress, trustedProxies } from "./client-address.ts";
 import type { ServerConfig } from "./config.ts";
 import { openDatabase } from "./db/index.ts";
 import type { Database } from "./db/types.ts";
@@ -69,6 +70,7 @@ const FASTIFY_CODES: Record<number, ErrorCode> = {
 };
 
 export async function createApp(config: AppOptions): Promise<App> {
+  const trusted = trustedProxies(config.trustProxy);
   const fastify = Fastify({
     logger: config.logger
       ? {
@@ -90,7 +92,7 @@ export async function createApp(config: AppOptions): Promise<App> {
     },
     // X-Forwarded-For / -Proto / -Host count only from these (TRUST_PROXY): the client's
     // address for the per-address limits, and https for Secure cookies.
-    trustProxy: config.trustProxy ?? false,
+    trustProxy: (address: string) => trusted(address),
   });
   const db = await openDatabase({ dataDir: config.dataDir, databaseUrl: config.databaseUrl });
   await db.migrate();
@@ -183,6 +185,12 @@ export async function createApp(config: AppOptions): Promise<App> {
     auth: sessions.authenticator,
     authorizeSubscribe: ownershipAuthorizer(db),
     readinessChecks: { database: () => db.check() },
+    streamCaps: {
+      maxOpenStreams: config.maxStreams,
+      maxStreamsPerAddress: config.maxStreamsPerAddress,
+    },
+    clientAddress: (remoteAddress, header) =>
+      clientAddress(trusted, remoteAddress, header("x-forwarded-for")),
   });
   await registerApi(fastify, { db, storage, lifecycle, sessions });
   await registerFiles(fastify, storage);

@@ -34,6 +34,10 @@ export interface ServerConfig {
   maxTasksPerUser: number;
   /** Bytes of generated files one user may keep (403 past it). */
   storageQuotaBytes: number;
+  /** Event streams this process holds at once (503 past it); default from the open-file limit. */
+  maxStreams?: number | undefined;
+  /** Event streams one client address may hold at once (429 past it). */
+  maxStreamsPerAddress: number;
 }
 
 export function readConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
@@ -53,6 +57,8 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     sessionsPerMinute: integer(env.SESSIONS_PER_MINUTE, 30, "SESSIONS_PER_MINUTE"),
     idleSessionTtlS: number(env.IDLE_SESSION_TTL_S, 24 * 3600, "IDLE_SESSION_TTL_S"),
     maxTasksPerUser: integer(env.MAX_TASKS_PER_USER, 20, "MAX_TASKS_PER_USER"),
+    maxStreams: env.MAX_STREAMS ? integer(env.MAX_STREAMS, 0, "MAX_STREAMS") : undefined,
+    maxStreamsPerAddress: integer(env.MAX_STREAMS_PER_ADDRESS, 500, "MAX_STREAMS_PER_ADDRESS"),
     storageQuotaBytes: Math.round(
       number(env.STORAGE_QUOTA_MB, 1024, "STORAGE_QUOTA_MB") * 1024 * 1024,
     ),
