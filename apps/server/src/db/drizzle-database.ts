@@ -78,6 +78,22 @@ export function createDrizzleDatabase<H extends PgQueryResultHKT>(
     async createGeneration(generation: NewGeneration) {
       const { userId, projectId, file, taskId } = generation;
       return db.transaction(async (tx) => {
+        const cap = generation.maxUnfinishedTasks;
+        if (cap !== undefined) {
+          // The user's row locked: a concurrent generation of the same user waits here, then
+          // counts this one's task.
+          await tx.select({ id: users.id }).from(users).where(eq(users.id, userId)).for("update");
+          const [row] = await tx
+            .select({ count: sql<number>`count(*)::int` })
+            .from(tasks)
+            .where(and(eq(tasks.userId, userId), inArray(tasks.status, [...UNFINISHED])));
+          if ((row?.count ?? 0) >= cap) {
+            throw new HeraldError(
+              "too_many_tasks",
+              `at most ${cap} tasks may be queued or running per user: wait for one to end, or cancel one`,
+            );
+          }
+        }
         let project: Project | undefined;
         if (generation.createProject) {
           const [row] = await tx.insert(projects).values({ id: projectId, userId }).returning();
@@ -248,14 +264,6 @@ export function createDrizzleDatabase<H extends PgQueryResultHKT>(
             isNull(files.deletedAt),
           ),
         );
-    },
-
-    async countUnfinishedTasks(userId) {
-      const [row] = await db
-        .select({ count: sql<number>`count(*)::int` })
-        .from(tasks)
-        .where(and(eq(tasks.userId, userId), inArray(tasks.status, [...UNFINISHED])));
-      return row?.count ?? 0;
     },
 
     async storedBytes(userId) {

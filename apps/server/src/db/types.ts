@@ -74,6 +74,11 @@ export interface NewGeneration {
   createProject: boolean;
   file: Pick<FileRecord, "id" | "type" | "prompt" | "settings">;
   taskId: string;
+  /**
+   * Refuse (HeraldError `too_many_tasks`) if the user already has this many tasks pending or in
+   * progress; counted under a lock on the user, so concurrent requests cannot all slip past.
+   */
+  maxUnfinishedTasks?: number | undefined;
 }
 
 export interface FilePage {
@@ -137,8 +142,6 @@ export interface Database {
    * file that has ended, was deleted or does not exist.
    */
   setProgress(fileId: string, progress: number): Promise<void>;
-  /** How many of the user's tasks are pending or in progress (the per-user cap). */
-  countUnfinishedTasks(userId: string): Promise<number>;
   /** Bytes of the user's stored files, deleted ones not counted (the storage quota). */
   storedBytes(userId: string): Promise<number>;
   /**

@@ -51,14 +51,9 @@ export function createTaskLifecycle(deps: {
     await events.task(moved.task);
   }
 
+  /** The storage quota; the task cap is checked where the task is stored, atomically. */
   async function checkQuotas(userId: string): Promise<void> {
-    const { maxTasksPerUser, storageQuotaBytes } = deps.limits;
-    if ((await db.countUnfinishedTasks(userId)) >= maxTasksPerUser) {
-      throw new HeraldError(
-        "too_many_tasks",
-        `at most ${maxTasksPerUser} tasks may be queued or running per user: wait for one to end, or cancel one`,
-      );
-    }
+    const { storageQuotaBytes } = deps.limits;
     const used = await db.storedBytes(userId);
     if (used >= storageQuotaBytes) {
       throw new HeraldError(
@@ -92,6 +87,7 @@ export function createTaskLifecycle(deps: {
           settings: input.settings,
         },
         taskId: randomUUID(),
+        maxUnfinishedTasks: deps.limits.maxTasksPerUser,
       });
       await events.task(task);
       await deps.queue().enqueue(task.id, task.userId);
