@@ -1,3 +1,4 @@
+export * from "./admission.ts";
 export * from "./auth.ts";
 export * from "./http.ts";
 export * from "./hub.ts";
