@@ -11,7 +11,8 @@ const HEARTBEAT = Buffer.from(encodeComment());
 export function startHeartbeat(streams: Iterable<HubStream>, intervalMs: number): () => void {
   const timer = setInterval(() => {
     for (const stream of streams) {
-      if (!stream.active && !stream.pending) stream.write(HEARTBEAT);
+      // A stream waiting for the network has unsent bytes: its connection is not idle.
+      if (!stream.active && !stream.pending && !stream.waiting) stream.write(HEARTBEAT);
       stream.active = false;
     }
   }, intervalMs);

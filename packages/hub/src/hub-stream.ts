@@ -22,6 +22,8 @@ export class HubStream extends OutboundQueue implements OpenStream {
   flush = 0;
   /** The one channel with events for it in that flush; `undefined` where several had. */
   flushChannel: ChannelState | undefined = undefined;
+  /** When it opened (`performance.now()`), for `maxStreamAgeMs`. */
+  readonly openedAt = performance.now();
 
   constructor(sink: StreamSink, host: StreamHost, subject: string) {
     super(sink, host);

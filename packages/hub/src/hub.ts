@@ -9,9 +9,16 @@
  * - `catch-up.ts`: resume, `from=start`, `stream_reset`, then live;
  * - `admission.ts`: the checks a stream passes before its first byte;
  * - `heartbeat.ts`: one timer for every stream's heartbeat;
+ * - `rotation.ts`: one timer ending streams at their maximum age;
  * - `published-message.ts`: a publisher's message checked and made JSON.
  */
-import { DEFAULT_CHANNEL_KINDS, encodeComment, encodeRetry, HeraldError } from "@herald/protocol";
+import {
+  DEFAULT_CHANNEL_KINDS,
+  encodeComment,
+  encodePlannedEnd,
+  encodeRetry,
+  HeraldError,
+} from "@herald/protocol";
 import { Admission } from "./admission.ts";
 import { catchUp } from "./catch-up.ts";
 import { FanOut } from "./fan-out.ts";
@@ -20,6 +27,7 @@ import { startHeartbeat } from "./heartbeat.ts";
 import { HubStream, type StreamHost } from "./hub-stream.ts";
 import { createHubMetrics, type HubMetrics } from "./metrics.ts";
 import { publishedJson } from "./published-message.ts";
+import { startRotation } from "./rotation.ts";
 import type { EventStore } from "./store.ts";
 
 /** Where a hub writes one stream's bytes: a Node response, a Fetch body, a test double. */
@@ -29,8 +37,13 @@ export interface StreamSink {
   readonly bufferedBytes: number;
   /** Resolves when the network has taken the unsent bytes, or the connection has ended. */
   drained(): Promise<void>;
-  /** Ends the connection (used to drop a slow consumer). */
+  /** Ends the connection at once (used to drop a slow consumer). */
   close(): void;
+  /**
+   * Ends the connection once every byte written has gone (a planned end, `maxStreamAgeMs`);
+   * where missing, `close()` is used.
+   */
+  end?(): void;
 }
 
 export interface HubLimits {
@@ -40,8 +53,17 @@ export interface HubLimits {
   maxStreamsPerSubject?: number;
   /** Largest message a publisher may send, in bytes of JSON (default 64 KiB). */
   maxMessageBytes?: number;
-  /** Unsent bytes after which a subscriber is dropped (default 1 MiB). */
+  /**
+   * A stream whose unsent bytes and what it keeps after conflation pass this is closed as a
+   * slow consumer; it resumes from history when it reconnects (default 1 MiB).
+   */
   maxBufferedBytes?: number;
+  /**
+   * Unsent bytes past which a stream is behind (default 4 KiB): from then on it has at most one
+   * write out that the network has not taken, and a `render_progress` superseded meanwhile by
+   * a newer one of the same task and channel is never written (see `outbound-queue.ts`).
+   */
+  behindBytes?: number;
 }
 
 export interface HubOptions {
@@ -51,6 +73,12 @@ export interface HubOptions {
   heartbeatMs?: number;
   /** The reconnection delay streams tell EventSource to use (default 2 s). */
   retryMs?: number;
+  /**
+   * Ends each stream between this age and a second later, in ms, after a final `end` event
+   * that tells the client to resume at once (docs/PROTOCOL.md, "Planned ends"): for platforms
+   * that cut long responses (docs/DEPLOYMENT.md). Default: streams are never ended for age.
+   */
+  maxStreamAgeMs?: number;
   /** The channel kinds accepted (default project, file, user). */
   channelKinds?: readonly string[];
   /** The clock that stamps `ts`, for tests. */
@@ -97,10 +125,24 @@ export const DEFAULT_LIMITS: Required<HubLimits> = {
   maxStreamsPerSubject: 64,
   maxMessageBytes: 64 * 1024,
   maxBufferedBytes: 1024 * 1024,
+  behindBytes: 4 * 1024,
 };
+
+/**
+ * What a stream ends with when the hub ends it on purpose: a short reconnection delay for an
+ * EventSource left to itself, and an `end` event (no id, so the last id stays the client's
+ * cursor) that Herald's client answers with an immediate resume. Not 0: should the server be
+ * gone by then, browsers retry at that interval without backing off.
+ */
+export const PLANNED_END_RETRY_MS = 250;
+const PLANNED_END = Buffer.from(encodePlannedEnd(PLANNED_END_RETRY_MS, "max_age"));
 
 export function createHub(options: HubOptions): Hub {
   const { store } = options;
+  const { maxStreamAgeMs } = options;
+  if (maxStreamAgeMs !== undefined && !(maxStreamAgeMs > 0)) {
+    throw new RangeError(`maxStreamAgeMs must be a number of ms above 0, not ${maxStreamAgeMs}`);
+  }
   const limits = { ...DEFAULT_LIMITS, ...options.limits };
   const channelKinds = options.channelKinds ?? DEFAULT_CHANNEL_KINDS;
   const now = options.now ?? Date.now;
@@ -114,7 +156,7 @@ export function createHub(options: HubOptions): Hub {
 
   function closeStream(stream: HubStream): void {
     if (stream.closed) return;
-    stream.closed = true;
+    stream.closeQueue();
     streams.delete(stream);
     fanOut.unsubscribe(stream);
     admission.closed(stream.subject);
@@ -157,6 +199,15 @@ export function createHub(options: HubOptions): Hub {
   );
 
   const stopHeartbeat = startHeartbeat(streams, options.heartbeatMs ?? 15_000);
+  const stopRotation = maxStreamAgeMs
+    ? startRotation(streams, maxStreamAgeMs, (stream) => {
+        stream.finish(PLANNED_END);
+        closeStream(stream);
+        metrics.rotated.inc();
+        if (stream.sink.end) stream.sink.end();
+        else stream.sink.close();
+      })
+    : () => {};
 
   const hub: Hub = {
     store,
@@ -206,6 +257,7 @@ export function createHub(options: HubOptions): Hub {
 
     async close() {
       stopHeartbeat();
+      stopRotation();
       stopListening();
       for (const stream of [...streams]) host.drop(stream);
     },
