@@ -18,6 +18,8 @@ export interface ServerConfig {
   workers: number;
   /** 1: renders take realistic time; 0: as fast as the machine goes (tests). */
   renderPace: number;
+  /** Event streams are ended (and resumed by their clients) at this age, in ms; 0: never. */
+  streamMaxAgeMs?: number | undefined;
 }
 
 export function readConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
@@ -32,6 +34,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     jwtSecret: env.HERALD_JWT_SECRET || undefined,
     workers: integer(env.WORKERS, 2, "WORKERS"),
     renderPace: number(env.RENDER_PACE, 1, "RENDER_PACE"),
+    streamMaxAgeMs: integer(env.HERALD_STREAM_MAX_AGE_MS, 0, "HERALD_STREAM_MAX_AGE_MS"),
   };
 }
 

@@ -217,8 +217,8 @@ export class OutboundQueue {
   }
 
   /**
-   * Writes what is kept and `last` in one write, then closes the queue: for an end the server
-   * chose, after which the sink ends the connection once every byte has gone.
+   * Writes what is kept and `last` in one write: the end of a stream the server ends on
+   * purpose, closed right after, whose sink ends the connection once every byte has gone.
    */
   finish(last: Buffer): void {
     if (this.closed) return;
@@ -230,7 +230,6 @@ export class OutboundQueue {
     } else {
       this.sink.write(last);
     }
-    this.closeQueue();
   }
 
   /** Marks the queue closed and lets go of what it kept (the client resumes from history). */
