@@ -135,9 +135,12 @@ export class OutboundQueue {
   /** Writes bytes that are no event (the opening, a heartbeat, a `stream_reset`). */
   write(chunk: Buffer): void {
     if (this.closed) return;
-    if (this.behind?.waiting) this.behind.add(chunk, undefined, false);
-    else this.writeNow(chunk);
-    this.checkBound();
+    if (this.behind?.waiting) {
+      this.behind.add(chunk, undefined, false);
+      this.checkBound();
+    } else {
+      this.writeNow(chunk, false);
+    }
   }
 
   /**
@@ -182,8 +185,7 @@ export class OutboundQueue {
         parts.push(cache.frameOf(events[i] as StoredEvent));
       chunk = Buffer.concat(parts);
     }
-    this.writeNow(chunk);
-    if (!replaying) this.checkBound();
+    this.writeNow(chunk, replaying);
     return events.length - skip;
   }
 
@@ -252,18 +254,25 @@ export class OutboundQueue {
     return this.sink.bufferedBytes + (this.behind?.bytes ?? 0);
   }
 
-  private writeNow(chunk: Buffer): void {
+  /** Writes, and checks the bound unless `replaying` (the hot path reads the unsent bytes once). */
+  private writeNow(chunk: Buffer, replaying: boolean): void {
     this.sink.write(chunk);
     this.active = true;
     let behind = this.behind;
     if (!behind) {
-      if (this.sink.bufferedBytes <= this.context.limits.behindBytes) return;
+      const { limits } = this.context;
+      const unsent = this.sink.bufferedBytes;
+      if (unsent <= limits.behindBytes) {
+        if (unsent > limits.maxBufferedBytes && !replaying) this.checkBound();
+        return;
+      }
       behind = new Behind();
       this.behind = behind;
       this.context.metrics.streamsBehind.inc();
     }
     behind.waiting = true;
     this.sink.drained().then(() => this.drained());
+    if (!replaying) this.checkBound();
   }
 
   private checkBound(): void {
@@ -297,9 +306,8 @@ export class OutboundQueue {
     }
     behind.keptAt = performance.now();
     const events = behind.events;
-    this.writeNow(behind.take());
+    this.writeNow(behind.take(), false);
     if (events > 0) this.context.metrics.delivered.inc(events);
     behind.wake();
-    this.checkBound();
   }
 }
