@@ -163,11 +163,17 @@ function openConn(conn: Conn, settled: () => void): void {
     localAddress: setup.localAddress,
     noDelay: true,
     onread: {
-      buffer: READ_BUFFER,
+      // A throttled connection reads in small pieces, so its pauses stay short and even.
+      buffer: setup.throttleBytesPerSec ? Buffer.allocUnsafe(4096) : READ_BUFFER,
       callback(nread: number, buffer: Uint8Array) {
         now = nowUs();
         onRead(conn, buffer as Buffer, nread, settle);
-        return true;
+        const rate = setup.throttleBytesPerSec ?? 0;
+        if (rate <= 0) return true;
+        // A slow link: after each read, nothing more is read for as long as it takes at `rate`
+        // (returning false pauses the socket).
+        setTimeout(() => socket.resume(), (nread * 1000) / rate);
+        return false;
       },
     },
   });

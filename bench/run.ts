@@ -57,6 +57,8 @@ const SCENARIOS = {
   "reconnect-storm": "5,000 subscribers dropped at once while publishing goes on (one run)",
   "redis-2":
     "two Herald servers on Redis, one event per turn published on one, 500 subscribers on each",
+  "slow-share":
+    "fast subscribers' latency with and without a share of throttled ones (about 5 KB/s each) on one channel of render_progress (one run, not rounds)",
 } as const;
 type ScenarioName = keyof typeof SCENARIOS;
 const SCENARIO_NAMES = Object.keys(SCENARIOS) as ScenarioName[];
@@ -101,6 +103,12 @@ const config = {
   generation: { channels: subscribers(5000), perSecond: 2, tickMs: 1 },
   httpPublish: { perSecond: 500, subscribers: subscribers(100) },
   storm: { subscribers: subscribers(5000), perSecond: 10 },
+  slowShare: {
+    fast: subscribers(500),
+    throttled: subscribers(100),
+    bytesPerSec: 5000,
+    perSecond: 100,
+  },
   redisUrl: process.env.REDIS_URL ?? "redis://127.0.0.1:6379",
 };
 const picked = args.scenario ?? args.only;
@@ -230,6 +238,8 @@ interface ClientPlan {
   concurrency?: number;
   /** Index of the first subscriber. */
   first?: number;
+  /** Read at about this many bytes a second (a slow link). */
+  throttleBytesPerSec?: number;
 }
 
 async function startClients(plan: ClientPlan): Promise<ClientHandle[]> {
@@ -250,6 +260,7 @@ async function startClients(plan: ClientPlan): Promise<ClientHandle[]> {
         concurrency: plan.concurrency ?? 128,
         checkSequence: plan.checkSequence ?? false,
         ackEveryMs: plan.ackEveryMs ?? 0,
+        throttleBytesPerSec: plan.throttleBytesPerSec ?? 0,
       }),
     );
   }
@@ -824,6 +835,75 @@ async function reconnectStorm(system: SystemName) {
   }
 }
 
+/**
+ * Fast subscribers' latency with and without a share of throttled ones (about 5 KB/s each) on
+ * the same channel, where render_progress flows faster than the throttled ones read: the
+ * throttled streams fall behind and are conflated (issue 14); the fast ones should not notice.
+ * On loopback the kernel buffers what a throttled reader leaves unread (up to its receive
+ * buffer, about 128 KiB, since it reads too slowly for the buffer to grow) before the hub sees
+ * an unsent byte, so the throttled streams fall behind a few seconds into the warm-up.
+ */
+async function slowShare() {
+  const { fast, throttled, bytesPerSec, perSecond } = config.slowShare;
+  const channel = "project.slow-share";
+  const scenario: Record<string, Figures> = {};
+  for (const share of [0, throttled]) {
+    const name = share === 0 ? "herald (fast only)" : `herald (+${share} throttled)`;
+    log(`slow-share: ${name}`);
+    const server = await startServer("herald", spawnOptions("herald"));
+    const fastClients: ClientHandle[] = [];
+    const slowClients: ClientHandle[] = [];
+    try {
+      const path = pathFor("herald", [channel], server.token);
+      fastClients.push(...(await startClients({ server, path, subscribers: fast, processes: 1 })));
+      if (share > 0) {
+        slowClients.push(
+          ...(await startClients({
+            server,
+            path,
+            subscribers: share,
+            processes: 1,
+            first: fast,
+            throttleBytesPerSec: bytesPerSec,
+          })),
+        );
+      }
+      await server.call({ op: "rate", channel, perSecond });
+      await sleep(config.warmupMs * 2);
+      await server.call({ op: "mark" });
+      const all = [...fastClients, ...slowClients];
+      await Promise.all(all.map((client) => client.report({ op: "mark" })));
+      await sleep(config.measureMs);
+      const [stats, fastReports, slowReports] = await Promise.all([
+        server.stats(),
+        Promise.all(fastClients.map((client) => client.report())),
+        Promise.all(slowClients.map((client) => client.report())),
+      ]);
+      await server.call({ op: "stop" });
+      const fastWindow = sumReports(fastReports);
+      const figures: Figures = {
+        ...deliveryFigures(fastWindow, stats),
+        fastSubscribers: fastWindow.open,
+        throttledSubscribers: share,
+        serverRssMiB: round1(stats.rss / 2 ** 20),
+      };
+      if (share > 0) {
+        const slowWindow = sumReports(slowReports);
+        figures.throttledOpen = slowWindow.open;
+        figures.throttledEventsPerSecEach = round1(
+          slowWindow.received / (slowWindow.wallMs / 1000) / share,
+        );
+        figures.throttledP99Ms = slowWindow.latency.p99Ms;
+      }
+      log(`  ${describe(figures)}`);
+      scenario[name] = figures;
+    } finally {
+      await stopAll([server], [...fastClients, ...slowClients]);
+    }
+  }
+  results.scenarios["slow-share"] = scenario;
+}
+
 async function redis2() {
   const channel = "file.bench";
   await interleaved(
@@ -991,7 +1071,14 @@ function table(): string {
       "",
       `SMOKE RUN: --subscribers ${subscribersOverride} replaced every scenario's subscriber count; these figures are not comparable with a real run.`,
     );
-  for (const name of ["turn-1k", "rate-1k", "generation", "burst-1k", "redis-2"] as const) {
+  for (const name of [
+    "turn-1k",
+    "rate-1k",
+    "generation",
+    "burst-1k",
+    "redis-2",
+    "slow-share",
+  ] as const) {
     const scenario = results.scenarios[name] as Record<string, Rounds | Figures> | undefined;
     if (!scenario) continue;
     lines.push("", `### ${name}: ${SCENARIOS[name]}`, "");
@@ -1149,6 +1236,7 @@ async function main(): Promise<void> {
       if (redisSkip) results.scenarios["redis-2"] = { herald: { skipped: redisSkip } };
       else await redis2();
     }
+    if (only.has("slow-share") && systems.includes("herald")) await slowShare();
   } finally {
     if (!redisSkip)
       await cleanRedis().catch((error: unknown) =>

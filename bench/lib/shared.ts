@@ -254,6 +254,8 @@ export interface ClientSetup {
   checkSequence: boolean;
   /** Send the slowest connection's last `n` to the orchestrator this often (0: never). */
   ackEveryMs: number;
+  /** Read each connection at about this many bytes a second, a slow link (0: as fast as it can). */
+  throttleBytesPerSec?: number;
 }
 
 /** Commands the orchestrator sends a generator process. */

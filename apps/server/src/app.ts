@@ -107,6 +107,7 @@ export async function createApp(config: AppOptions): Promise<App> {
     : createMemoryStore();
   const hub = createHub({
     store,
+    maxStreamAgeMs: config.streamMaxAgeMs || undefined,
     onError: (error) => fastify.log.error({ err: error }, error.message),
   });
   const sessions = createSessions({

@@ -38,6 +38,8 @@ export interface ServerConfig {
   maxStreams?: number | undefined;
   /** Event streams one client address may hold at once (429 past it). */
   maxStreamsPerAddress: number;
+  /** Event streams are ended (and resumed by their clients) at this age, in ms; 0: never. */
+  streamMaxAgeMs?: number | undefined;
 }
 
 export function readConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
@@ -62,6 +64,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     storageQuotaBytes: Math.round(
       number(env.STORAGE_QUOTA_MB, 1024, "STORAGE_QUOTA_MB") * 1024 * 1024,
     ),
+    streamMaxAgeMs: integer(env.HERALD_STREAM_MAX_AGE_MS, 0, "HERALD_STREAM_MAX_AGE_MS"),
   };
 }
 

@@ -14,9 +14,9 @@ import {
   type PublishedMessage,
   printable,
 } from "@herald/protocol";
-import type { StreamCaps } from "./admission.ts";
 import { type Authenticator, assertChannelsAllowed, type Principal } from "./auth.ts";
 import type { Hub, StreamRequest } from "./hub.ts";
+import type { StreamCaps } from "./stream-caps.ts";
 
 export interface HubRequest {
   readonly method: string;
@@ -49,7 +49,7 @@ export interface EventsHandlerOptions {
   readinessChecks?: Record<string, () => Promise<void>>;
   /**
    * Caps on open streams, for the process and per client address (Node adapters; see
-   * admission.ts). The first options given for a hub set them for all its adapters.
+   * stream-caps.ts). The first options given for a hub set them for all its adapters.
    */
   streamCaps?: StreamCaps;
   /**

@@ -13,7 +13,6 @@ import {
 import type { Socket } from "node:net";
 import { Server as TlsServer } from "node:tls";
 import { HeraldError } from "@herald/protocol";
-import { CapacityError, createStreamAdmission, type StreamAdmission } from "./admission.ts";
 import {
   confirmStream,
   createEventsHandler,
@@ -24,6 +23,7 @@ import {
 } from "./http.ts";
 import type { Hub, OpenStream, StreamRequest, StreamSink } from "./hub.ts";
 import { headEnd, parsePlainGet, type RequestHead } from "./request-head.ts";
+import { CapacityError, createStreamAdmission, type StreamAdmission } from "./stream-caps.ts";
 
 export type NodeEventsHandler = (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
 
@@ -381,21 +381,37 @@ class SocketSink implements StreamSink {
     const { socket } = this;
     return new Promise<void>((resolve) => {
       if (socket.destroyed || socket.writableLength === 0) return resolve();
-      const done = () => {
-        socket.off("drain", done);
-        socket.off("close", done);
-        resolve();
-      };
-      socket.on("drain", done);
-      socket.on("close", done);
+      // Node emits `drain` only after a write past the high-water mark (16 KiB); the callback of
+      // an empty write, queued behind every byte written so far, also fires below it, once the
+      // kernel has taken them all (or with an error when the socket is destroyed meanwhile).
+      socket.write(EMPTY, () => resolve());
     });
   }
 
   close(): void {
     this.socket.destroy();
   }
+
+  end(): void {
+    const { socket } = this;
+    if (socket.destroyed) return;
+    // The chunked coding's last chunk, then FIN once every byte has gone; a reader that takes
+    // none of them does not hold the socket for ever.
+    if (this.chunked) socket.end(LAST_CHUNK);
+    else socket.end();
+    socket.setTimeout(END_TIMEOUT_MS, destroySocket);
+  }
 }
 
+const LAST_CHUNK = Buffer.from("0\r\n\r\n", "latin1");
+/** How long an ended stream's last bytes may take to go before the socket is destroyed. */
+const END_TIMEOUT_MS = 30_000;
+
+function destroySocket(this: Socket): void {
+  this.destroy();
+}
+
+const EMPTY = Buffer.alloc(0);
 let lastChunk: Uint8Array | undefined;
 let lastFramed: Buffer | undefined;
 const CRLF = "\r\n";
