@@ -19,6 +19,7 @@ export default defineConfig({
       "apps/*/src/**/*.test.ts",
       "e2e/**/*.test.ts",
       "test/**/*.test.ts",
+      "bench/**/*.test.ts",
     ],
     testTimeout: 30_000,
     hookTimeout: 30_000,

@@ -1,33 +1,40 @@
 /**
- * The load generator: one process holding many subscriber connections, forked by `run.ts`.
+ * One load generator process: `count` subscribers on plain sockets, every event handled as a
+ * browser would handle it (`lib/event-parser.ts`: SSE parsing over a streaming UTF-8 decoder,
+ * or a WebSocket message's UTF-8 decode, then `JSON.parse` and the checks a page makes).
  *
- * It speaks just enough of each transport to count events, on plain `net` sockets, so that
- * one process can hold 10,000 connections and its cost per event stays far below a server's:
- *
- * - SSE (Herald, better-sse, bare): an HTTP/1.1 GET, a chunked-body decoder, and frames cut at
- *   `\n\n`; `id:` is read only to resume (reconnect-storm).
- * - WebSocket (ws): the upgrade, then unmasked server frames by their length header.
+ * - SSE (Herald, better-sse, bare, bare-batch): an HTTP/1.1 GET and a chunked-body decoder (a
+ *   browser's network stack, not its page), the body handed to the SSE parser; the last
+ *   `id:` is where the stream resumes from (reconnect-storm).
+ * - WebSocket (ws, ws-batch): the upgrade, then unmasked server frames by their length header;
+ *   a message is one event or a JSON array of them.
  * - Socket.IO: WebSocket plus the Engine.IO open/ping packets and the namespace connect.
  *
- * An event is any message carrying `"ts":<ms>`, the publish time every system puts in its
- * payload; `"n":<k>` before it numbers the events of a channel. Latency is now - ts, whole ms,
- * on the one clock of this machine.
+ * Every event carries `sentUs`, its publish time on the machine's monotonic clock (`nowUs()`,
+ * shared by every process of the machine): latency is `nowUs()` at the read that completed the
+ * event, minus `sentUs`, in µs.
  */
 import { randomBytes } from "node:crypto";
 import { connect, type Socket } from "node:net";
 import {
+  type BenchEvent,
+  type MessageSink,
+  readJson,
+  readSocketIoEvent,
+  readWebSocketMessage,
+  SseParser,
+} from "./lib/event-parser.ts";
+import {
+  bucketOf,
   type ClientCommand,
   type ClientMessage,
   type ClientSetup,
   HISTOGRAM_BUCKETS,
+  nowUs,
   toSparse,
 } from "./lib/shared.ts";
 
-const TS = Buffer.from('"ts":');
-const N = Buffer.from('"n":');
-const FRAME_END = Buffer.from("\n\n");
 const HEAD_END = Buffer.from("\r\n\r\n");
-const ID_FIELD = Buffer.from("\nid: ");
 /** One read buffer for every socket: reads are handled one at a time, to completion. */
 const READ_BUFFER = Buffer.allocUnsafe(256 * 1024);
 
@@ -50,8 +57,13 @@ interface Conn {
   chunked: boolean;
   chunk: Chunk;
   chunkLeft: number;
-  /** Bytes of an unfinished frame (SSE), WebSocket frame or response head. */
+  /** Bytes of an unfinished WebSocket frame or response head. */
   rest: Buffer | undefined;
+  /** The channels this subscriber asked for: an event on any other fails the checks. */
+  channels: Set<string>;
+  /** SSE: this connection's parser (a new one per connection, as EventSource has). */
+  parser: SseParser | undefined;
+  sink: MessageSink;
   lastN: number;
   lastId: string | undefined;
   /** Socket.IO: the namespace connect was acknowledged. */
@@ -79,7 +91,11 @@ let target = Number.POSITIVE_INFINITY;
 let belowTarget = 0;
 let caughtUpAt = 0;
 let droppedAt = 0;
-/** `Date.now()` once per read: events of one read arrive at the same moment. */
+let invalid = 0;
+let control = 0;
+const problems: string[] = [];
+let maxUs = 0;
+/** `nowUs()` once per read: the events a read completes arrive at the same moment. */
 let now = 0;
 
 function send(message: ClientMessage): void {
@@ -130,17 +146,34 @@ function openConn(conn: Conn, settled: () => void): void {
   conn.chunk = Chunk.Size;
   conn.chunkLeft = 0;
   conn.ready = setup.transport !== "socket.io";
+  conn.parser =
+    setup.transport === "sse"
+      ? new SseParser({
+          onEvent(type, data, lastEventId) {
+            if (lastEventId) conn.lastId = lastEventId;
+            // stream_reset and other control events: not the data this bench counts.
+            if (type !== "message") control++;
+            else readJson(data, conn.channels, conn.sink);
+          },
+        })
+      : undefined;
   const socket = connect({
     host: "127.0.0.1",
     port: setup.port,
     localAddress: setup.localAddress,
     noDelay: true,
     onread: {
-      buffer: READ_BUFFER,
+      // A throttled connection reads in small pieces, so its pauses stay short and even.
+      buffer: setup.throttleBytesPerSec ? Buffer.allocUnsafe(4096) : READ_BUFFER,
       callback(nread: number, buffer: Uint8Array) {
-        now = Date.now();
+        now = nowUs();
         onRead(conn, buffer as Buffer, nread, settle);
-        return true;
+        const rate = setup.throttleBytesPerSec ?? 0;
+        if (rate <= 0) return true;
+        // A slow link: after each read, nothing more is read for as long as it takes at `rate`
+        // (returning false pauses the socket).
+        setTimeout(() => socket.resume(), (nread * 1000) / rate);
+        return false;
       },
     },
   });
@@ -188,7 +221,7 @@ function onRead(conn: Conn, buffer: Buffer, nread: number, settle: (ok: boolean)
   }
   if (setup.transport === "sse") {
     if (conn.chunked) dechunk(conn, data, 0, data.length);
-    else sse(conn, data, 0, data.length);
+    else conn.parser?.push(data);
   } else {
     webSocket(conn, data, settle);
   }
@@ -213,7 +246,7 @@ function dechunk(conn: Conn, data: Buffer, start: number, end: number): void {
         break;
       case Chunk.Data: {
         const take = Math.min(conn.chunkLeft, end - at);
-        sse(conn, data, at, at + take);
+        conn.parser?.push(data.subarray(at, at + take));
         at += take;
         conn.chunkLeft -= take;
         if (conn.chunkLeft === 0) conn.chunk = Chunk.DataCr;
@@ -231,74 +264,31 @@ function dechunk(conn: Conn, data: Buffer, start: number, end: number): void {
   }
 }
 
-/** Counts the events of the complete frames in `data[start, end)`, keeping the unfinished one. */
-function sse(conn: Conn, input: Buffer, start: number, end: number): void {
-  let data = input;
-  let from = start;
-  let to = end;
-  if (conn.rest) {
-    data = Buffer.concat([conn.rest, input.subarray(start, end)]);
-    from = 0;
-    to = data.length;
-    conn.rest = undefined;
-  }
-  const last = to - from >= 2 ? data.lastIndexOf(FRAME_END, to - 2) : -1;
-  if (last < from) {
-    if (to > from) conn.rest = Buffer.from(data.subarray(from, to));
-    return;
-  }
-  const complete = last + 2;
-  events(conn, data, from, complete);
-  if (setup.checkSequence) {
-    // The id of the last complete frame is where this stream resumes from.
-    const id = data.lastIndexOf(ID_FIELD, complete - 1);
-    if (id >= from - 1 && id >= 0) {
-      const lineEnd = data.indexOf(10, id + ID_FIELD.length);
-      conn.lastId = data.toString("latin1", id + ID_FIELD.length, lineEnd);
-    } else if (data.subarray(from, from + 4).toString("latin1") === "id: ") {
-      const lineEnd = data.indexOf(10, from + 4);
-      conn.lastId = data.toString("latin1", from + 4, lineEnd);
-    }
-  }
-  if (complete < to) conn.rest = Buffer.from(data.subarray(complete, to));
+function problem(text: string): void {
+  invalid++;
+  if (problems.length < 5 && !problems.includes(text)) problems.push(text);
 }
 
-/** Each `"ts":` in `data[from, to)` is one event. */
-function events(conn: Conn, data: Buffer, from: number, to: number): void {
-  let at = data.indexOf(TS, from);
-  while (at >= 0 && at < to) {
-    let digit = at + TS.length;
-    let ts = 0;
-    for (let byte = data[digit] as number; byte >= 48 && byte <= 57; byte = data[++digit] as number)
-      ts = ts * 10 + byte - 48;
-    const latency = now - ts;
-    const bucket = latency < 0 ? 0 : latency < HISTOGRAM_BUCKETS ? latency : HISTOGRAM_BUCKETS - 1;
-    histogram[bucket] = (histogram[bucket] as number) + 1;
-    received++;
-    total++;
-    const nAt = data.lastIndexOf(N, at);
-    if (nAt >= from) {
-      let n = 0;
-      for (
-        let d = nAt + N.length, byte = data[d] as number;
-        byte >= 48 && byte <= 57;
-        byte = data[++d] as number
-      )
-        n = n * 10 + byte - 48;
-      if (setup.checkSequence) {
-        if (n <= conn.lastN) duplicates++;
-        else if (n > conn.lastN + 1 && conn.lastN > 0) gaps += n - conn.lastN - 1;
-      }
-      if (n > conn.lastN) {
-        conn.lastN = n;
-        if (!conn.caughtUp && n > target) {
-          conn.caughtUp = true;
-          belowTarget--;
-          if (belowTarget === 0) caughtUpAt = now;
-        }
-      }
+/** An event that passed the checks: its latency, and its place in its channel's sequence. */
+function record(conn: Conn, event: BenchEvent): void {
+  const latency = now - event.sentUs;
+  const bucket = bucketOf(latency);
+  histogram[bucket] = (histogram[bucket] as number) + 1;
+  if (latency > maxUs) maxUs = latency;
+  received++;
+  total++;
+  const n = event.n;
+  if (setup.checkSequence) {
+    if (n <= conn.lastN) duplicates++;
+    else if (n > conn.lastN + 1 && conn.lastN > 0) gaps += n - conn.lastN - 1;
+  }
+  if (n > conn.lastN) {
+    conn.lastN = n;
+    if (!conn.caughtUp && n > target) {
+      conn.caughtUp = true;
+      belowTarget--;
+      if (belowTarget === 0) caughtUpAt = Date.now();
     }
-    at = data.indexOf(TS, digit);
   }
 }
 
@@ -328,7 +318,7 @@ function webSocket(conn: Conn, input: Buffer, settle: (ok: boolean) => void): vo
     const end = start + length;
     if (opcode === 1 || opcode === 2) {
       if (setup.transport === "socket.io") engineIo(conn, data, start, end, settle);
-      else events(conn, data, start, end);
+      else readWebSocketMessage(data.subarray(start, end), conn.channels, conn.sink);
     } else if (opcode === 9) {
       sendFrame(conn, 0x8a, data.subarray(start, end));
     } else if (opcode === 8) {
@@ -350,7 +340,8 @@ function engineIo(
   const type = data[start];
   if (type === 0x34 /* 4 */) {
     const packet = data[start + 1];
-    if (packet === 0x32 /* 2: event */) events(conn, data, start, end);
+    if (packet === 0x32 /* 2: event */)
+      readSocketIoEvent(data.subarray(start + 2, end), conn.channels, conn.sink);
     else if (packet === 0x30 /* 0: connect */ && !conn.ready) {
       conn.ready = true;
       conn.open = true;
@@ -397,11 +388,15 @@ function report(): ClientMessage {
     cpuUs: cpu.user + cpu.system,
     wallMs: performance.now() - markWall,
     histogram: toSparse(histogram),
+    maxUs,
     open,
     failed,
     errors,
     gaps,
     duplicates,
+    invalid,
+    problems,
+    control,
     minN: minN(),
     maxN,
     caughtUpAt,
@@ -431,20 +426,27 @@ process.on("message", (command: ClientCommand) => {
     case "setup": {
       setup = command.setup;
       for (let i = 0; i < setup.count; i++) {
-        conns.push({
-          index: setup.first + i,
+        const index = setup.first + i;
+        const query = new URL(setup.path.replaceAll("{i}", String(index)), "http://bench.invalid");
+        const conn: Conn = {
+          index,
           socket: undefined,
           phase: Phase.Head,
           chunked: false,
           chunk: Chunk.Size,
           chunkLeft: 0,
           rest: undefined,
+          channels: new Set(query.searchParams.getAll("channel")),
+          parser: undefined,
+          sink: undefined as never,
           lastN: 0,
           lastId: undefined,
           ready: false,
           open: false,
           caughtUp: false,
-        });
+        };
+        conn.sink = { event: (event) => record(conn, event), invalid: problem };
+        conns.push(conn);
       }
       openAll(conns, () => send({ op: "connected", open: opened, failed, errors }));
       if (setup.ackEveryMs > 0) {
@@ -461,6 +463,7 @@ process.on("message", (command: ClientCommand) => {
     }
     case "mark":
       received = 0;
+      maxUs = 0;
       histogram.fill(0);
       markCpu = process.cpuUsage();
       markWall = performance.now();

@@ -49,7 +49,12 @@ async function open(context: BrowserContext, path: string): Promise<Page> {
   const page = await context.newPage();
   const problems: string[] = [];
   page.on("pageerror", (error) => problems.push(error.message));
-  await page.goto(path);
+  // The studio runs under the server's Content-Security-Policy: anything it blocks is a bug.
+  page.on("console", (message) => {
+    if (/Content.Security.Policy/i.test(message.text())) problems.push(message.text());
+  });
+  const response = await page.goto(path);
+  expect(response?.headers()["content-security-policy"]).toContain("frame-ancestors 'none'");
   await indicator(page, "Connected");
   expect(problems).toEqual([]);
   return page;

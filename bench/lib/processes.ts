@@ -10,6 +10,8 @@ import type {
   ClientReport,
   ClientSetup,
   MemoryReport,
+  PublisherCommand,
+  PublisherReport,
   ServerCommand,
   ServerReady,
   ServerStats,
@@ -18,6 +20,7 @@ import type {
 
 const SERVER = fileURLToPath(new URL("../servers/main.ts", import.meta.url));
 const CLIENT = fileURLToPath(new URL("../client.ts", import.meta.url));
+const HTTP_PUBLISHER = fileURLToPath(new URL("../http-publisher.ts", import.meta.url));
 const children = new Set<ChildProcess>();
 
 export function killAll(): void {
@@ -189,6 +192,39 @@ export function startClient(setup: ClientSetup): ClientHandle {
   };
   handle.connected = handle.next("connected");
   handle.command({ op: "setup", setup });
+  return handle;
+}
+
+export interface PublisherHandle {
+  /** Sends a command and resolves with the report it answers with. */
+  call(command: PublisherCommand): Promise<PublisherReport>;
+  stop(): Promise<void>;
+}
+
+/** The HTTP publisher process (`http-publisher.ts`), publishing as `setup` says. */
+export async function startHttpPublisher(
+  setup: Extract<PublisherCommand, { op: "setup" }>,
+): Promise<PublisherHandle> {
+  const child = forkTs(HTTP_PUBLISHER, []);
+  const waiting: Array<{ resolve: (report: PublisherReport) => void; reject: (e: Error) => void }> =
+    [];
+  child.on("message", (report: PublisherReport) => waiting.shift()?.resolve(report));
+  child.once("exit", () => {
+    for (const waiter of waiting.splice(0)) waiter.reject(new Error("the HTTP publisher exited"));
+  });
+  const handle: PublisherHandle = {
+    call(command) {
+      return new Promise((resolve, reject) => {
+        waiting.push({ resolve, reject });
+        child.send(command);
+      });
+    },
+    async stop() {
+      if (child.connected) child.send({ op: "exit" });
+      await exited(child, 3000);
+    },
+  };
+  await handle.call(setup);
   return handle;
 }
 

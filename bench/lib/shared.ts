@@ -4,7 +4,20 @@
  * histograms.
  */
 
-export const SYSTEMS = ["herald", "ws", "better-sse", "socket.io", "bare"] as const;
+/**
+ * Herald and its peers. `ws` sends each event to each socket (as a Buffer encoded once);
+ * `ws-batch` and `bare-batch` join the events of one event-loop turn into one message (one
+ * write) per socket, as Herald does; `bare` writes each event to each response.
+ */
+export const SYSTEMS = [
+  "herald",
+  "ws",
+  "ws-batch",
+  "better-sse",
+  "socket.io",
+  "bare",
+  "bare-batch",
+] as const;
 /** `herald-baseline`: Herald from another copy of its sources (`--baseline DIR`). */
 export type SystemName = (typeof SYSTEMS)[number] | "herald-baseline";
 
@@ -16,7 +29,7 @@ export function isHerald(system: SystemName): boolean {
 export type Transport = "sse" | "ws" | "socket.io";
 
 export function transportOf(system: SystemName): Transport {
-  if (system === "ws") return "ws";
+  if (system === "ws" || system === "ws-batch") return "ws";
   if (system === "socket.io") return "socket.io";
   return "sse";
 }
@@ -28,9 +41,21 @@ export const BENCH_SECRET = "herald-bench-secret-long-enough-for-hs256";
 export const FANOUT_CHANNEL = "file.bench";
 
 /**
+ * Now on the machine's monotonic clock, in µs: `process.hrtime` reads CLOCK_MONOTONIC, one
+ * clock for every process of the machine (not only this one), which no wall-clock step moves.
+ * A publisher stamps its events with it (`sentUs`) and a generator in another process reads
+ * latency as its own `nowUs() - sentUs`. Only on one machine: another machine's monotonic clock
+ * has another origin.
+ */
+export function nowUs(): number {
+  return Number(process.hrtime.bigint()) / 1000;
+}
+
+/**
  * A render_progress message as the renderer publishes it. With the `channel` and `ts` every
- * system adds, it is about 200 bytes of JSON. `n` numbers the events of its channel from 1, so
- * a subscriber can tell a lost event from a duplicate.
+ * system adds, it is about 220 bytes of JSON. `n` numbers the events of its channel from 1, so
+ * a subscriber can tell a lost event from a duplicate; `sentUs` is when it was published
+ * (`nowUs()`), for latency.
  */
 export function progressMessage(n: number, fileId: string): Record<string, unknown> {
   return {
@@ -45,23 +70,33 @@ export function progressMessage(n: number, fileId: string): Record<string, unkno
     },
     projectId: "proj_bench",
     n,
+    sentUs: nowUs(),
   };
 }
 
-/** A task event, published on a user channel every few seconds in `generation`. */
-export function taskMessage(n: number, userId: string, fileId: string): Record<string, unknown> {
-  return {
-    type: "task",
-    object: {
-      id: `task_${fileId}`,
-      kind: "image",
-      status: "in_progress",
-      projectId: "proj_bench",
-      fileId,
-    },
-    projectId: "proj_bench",
-    user: userId,
-    n,
+/**
+ * An open-loop publisher: `run(tick)` publishes what falls on one tick of `tickMs`, awaiting
+ * each publish in turn as the studio does (`apps/server/src/events.ts`). Ticks missed while it
+ * was busy are caught up at once, so the rate holds whatever the subscribers do. Returns what
+ * stops it.
+ */
+export function ticking(tickMs: number, run: (tick: number) => Promise<void>): () => void {
+  const start = performance.now();
+  let tick = 0;
+  let running = true;
+  let timer: NodeJS.Timeout | undefined;
+  const loop = async () => {
+    const due = Math.floor((performance.now() - start) / tickMs);
+    for (; tick <= due && running; tick++) await run(tick);
+    if (running) timer = setTimeout(loop, tick * tickMs - (performance.now() - start));
+  };
+  loop().catch((error: unknown) => {
+    process.stderr.write(`publisher: ${String(error)}\n`);
+    process.exit(1);
+  });
+  return () => {
+    running = false;
+    clearTimeout(timer);
   };
 }
 
@@ -70,34 +105,59 @@ export function stamped(message: Record<string, unknown>, channel: string): stri
   return JSON.stringify({ ...message, channel, ts: Date.now() });
 }
 
-/** Latencies are kept as a histogram of whole milliseconds, the last bucket taking the rest. */
-export const HISTOGRAM_BUCKETS = 60_001;
+/**
+ * Latencies are kept as a histogram of µs in log-linear buckets: exact below 64 µs, then 64
+ * buckets per power of two (a bucket is at most 1/64 = 1.6 % wide) up to 2^26 µs (67 s).
+ */
+const SUB_BUCKETS = 64;
+export const HISTOGRAM_BUCKETS = SUB_BUCKETS * 21;
 
-/** A histogram as [ms, count] pairs, for IPC. */
+export function bucketOf(us: number): number {
+  if (!(us >= 0)) return 0;
+  if (us < SUB_BUCKETS) return Math.floor(us);
+  const power = Math.floor(Math.log2(us)); // 6 and up
+  const step = 2 ** (power - 6);
+  const bucket = SUB_BUCKETS * (power - 5) + Math.floor(us / step) - SUB_BUCKETS;
+  return Math.min(bucket, HISTOGRAM_BUCKETS - 1);
+}
+
+/** The highest µs a bucket holds (what a percentile in it is reported as). */
+export function bucketTopUs(bucket: number): number {
+  if (bucket < SUB_BUCKETS) return bucket + 1;
+  const power = Math.floor(bucket / SUB_BUCKETS) + 5;
+  const step = 2 ** (power - 6);
+  return ((bucket % SUB_BUCKETS) + SUB_BUCKETS + 1) * step;
+}
+
+/** A histogram as [bucket, count] pairs, for IPC. */
 export type SparseHistogram = Array<[number, number]>;
 
 export function toSparse(histogram: Uint32Array): SparseHistogram {
   const pairs: SparseHistogram = [];
-  for (let ms = 0; ms < histogram.length; ms++) {
-    const count = histogram[ms] as number;
-    if (count > 0) pairs.push([ms, count]);
+  for (let bucket = 0; bucket < histogram.length; bucket++) {
+    const count = histogram[bucket] as number;
+    if (count > 0) pairs.push([bucket, count]);
   }
   return pairs;
 }
 
+/** Latency in ms, to the µs (the percentiles are their bucket's top: at most 1.6 % high). */
 export interface LatencySummary {
   count: number;
   p50Ms: number;
   p99Ms: number;
+  p999Ms: number;
   maxMs: number;
 }
 
-export function summarise(histograms: readonly SparseHistogram[]): LatencySummary {
+const ms = (us: number) => Math.round(us) / 1000;
+
+export function summarise(histograms: readonly SparseHistogram[], maxUs: number): LatencySummary {
   const merged = new Map<number, number>();
   let count = 0;
   for (const histogram of histograms) {
-    for (const [ms, n] of histogram) {
-      merged.set(ms, (merged.get(ms) ?? 0) + n);
+    for (const [bucket, n] of histogram) {
+      merged.set(bucket, (merged.get(bucket) ?? 0) + n);
       count += n;
     }
   }
@@ -105,17 +165,18 @@ export function summarise(histograms: readonly SparseHistogram[]): LatencySummar
   const at = (q: number): number => {
     const rank = Math.ceil(q * count);
     let seen = 0;
-    for (const [ms, n] of sorted) {
+    for (const [bucket, n] of sorted) {
       seen += n;
-      if (seen >= rank) return ms;
+      if (seen >= rank) return Math.min(bucketTopUs(bucket), maxUs);
     }
-    return sorted.at(-1)?.[0] ?? 0;
+    return maxUs;
   };
   return {
     count,
-    p50Ms: count ? at(0.5) : 0,
-    p99Ms: count ? at(0.99) : 0,
-    maxMs: sorted.at(-1)?.[0] ?? 0,
+    p50Ms: count ? ms(at(0.5)) : 0,
+    p99Ms: count ? ms(at(0.99)) : 0,
+    p999Ms: count ? ms(at(0.999)) : 0,
+    maxMs: ms(maxUs),
   };
 }
 
@@ -130,8 +191,16 @@ export type ServerCommand =
       burst: number;
     }
   | { op: "ack"; n: number }
-  | { op: "generation"; subscribers: number; progressPerSecond: number; taskEveryS: number }
-  | { op: "steady"; channel: string; perSecond: number }
+  | {
+      op: "generation";
+      /** Channels `file.f0` … : one per subscriber. */
+      channels: number;
+      /** Events per second on each channel. */
+      perSecond: number;
+      /** The publisher's tick: each channel's events fall on their own ticks. */
+      tickMs: number;
+    }
+  | { op: "rate"; channel: string; perSecond: number }
   | { op: "publish"; channel: string; count: number }
   | { op: "stop" }
   | { op: "mark" }
@@ -185,6 +254,8 @@ export interface ClientSetup {
   checkSequence: boolean;
   /** Send the slowest connection's last `n` to the orchestrator this often (0: never). */
   ackEveryMs: number;
+  /** Read each connection at about this many bytes a second, a slow link (0: as fast as it can). */
+  throttleBytesPerSec?: number;
 }
 
 /** Commands the orchestrator sends a generator process. */
@@ -205,12 +276,19 @@ export interface ClientReport {
   cpuUs: number;
   wallMs: number;
   histogram: SparseHistogram;
+  /** The largest latency since the last `mark`, exactly. */
+  maxUs: number;
   open: number;
   failed: number;
   errors: string[];
   /** With `checkSequence`: events missing between two received ones, and repeated ones. */
   gaps: number;
   duplicates: number;
+  /** Events that failed the checks of `lib/event-parser.ts`, and the first few problems. */
+  invalid: number;
+  problems: string[];
+  /** SSE events of another type than `message` (`stream_reset`): not counted as deliveries. */
+  control: number;
   /** The lowest and highest last `n` over the connections. */
   minN: number;
   maxN: number;
@@ -225,6 +303,34 @@ export type ClientMessage =
   | { op: "progress"; minN: number }
   | { op: "dropped"; at: number }
   | ({ op: "report" } & ClientReport);
+
+/** The HTTP publisher process (`bench/http-publisher.ts`): what it is told. */
+export type PublisherCommand =
+  | {
+      op: "setup";
+      port: number;
+      /** A token whose `publish` claim covers `channel`. */
+      token: string;
+      channel: string;
+      perSecond: number;
+    }
+  | { op: "mark" }
+  | { op: "report" }
+  | { op: "stop" }
+  | { op: "exit" };
+
+export interface PublisherReport {
+  op: "report";
+  /** Events the hub answered 201 to since the last `mark`, and in all. */
+  published: number;
+  total: number;
+  errors: number;
+  problems: string[];
+  cpuUs: number;
+  wallMs: number;
+  /** Connections the keep-alive agent opened in all (1 while keep-alive holds). */
+  connections: number;
+}
 
 export function bytes(n: number): string {
   if (n >= 1024 * 1024) return `${(n / 1024 / 1024).toFixed(1)} MiB`;

@@ -12,7 +12,7 @@ import {
   type ServerCommand,
   type ServerStats,
   type SystemName,
-  taskMessage,
+  ticking,
 } from "../lib/shared.ts";
 import { type SystemOptions, startSystem } from "./systems.ts";
 
@@ -26,9 +26,11 @@ let markCpu = process.cpuUsage();
 let markWall = performance.now();
 
 /**
- * As fast as the subscribers take it: at most `burst` events per event-loop turn, and never more
- * than `window` events ahead of the slowest subscriber's last acknowledged one (the generators
- * report it every few ms), so queues, and with them latency, stay bounded.
+ * As fast as the subscribers take it: at most `burst` events per event-loop turn (1: one event
+ * per turn, the events spread out; 8: bursts), and never more than `window` events ahead of the
+ * slowest subscriber's last acknowledged one (the generators report it every few ms), so
+ * queues, and with them latency, stay bounded. Publishes are not awaited here: with 8 per turn
+ * they are issued together, as a burst is.
  */
 function fanout(channel: string, window: number, burst: number): (n: number) => void {
   let acked = 0;
@@ -61,57 +63,31 @@ function fanout(channel: string, window: number, burst: number): (n: number) => 
 let onAck: (n: number) => void = () => {};
 
 /**
- * The studio's traffic: every subscriber has its own file channel and user channel; each file
- * channel gets `progressPerSecond` render_progress events and each user channel a task event
- * every `taskEveryS` seconds, spread evenly over 10 ms slots.
+ * The studio's generation traffic: `channels` file channels, one per subscriber, each getting
+ * `perSecond` render_progress events; a channel's events fall on its own ticks, so every tick
+ * of `tickMs` publishes its share of the channels, one event at a time, each awaited.
  */
-function generation(subscribers: number, progressPerSecond: number, taskEveryS: number): void {
-  const slotMs = 10;
-  const progressEvery = Math.round(1000 / progressPerSecond / slotMs);
-  const taskEvery = Math.round((taskEveryS * 1000) / slotMs);
-  const progressN = new Uint32Array(subscribers);
-  const taskN = new Uint32Array(subscribers);
-  const start = performance.now();
-  let slot = 0;
-  let timer: NodeJS.Timeout | undefined;
-  const run = () => {
-    const due = Math.floor((performance.now() - start) / slotMs);
-    for (; slot <= due; slot++) {
-      for (let i = slot % progressEvery; i < subscribers; i += progressEvery) {
-        const n = (progressN[i] as number) + 1;
-        progressN[i] = n;
-        published++;
-        system.publish(`file.f${i}`, progressMessage(n, `f${i}`));
-      }
-      for (let i = slot % taskEvery; i < subscribers; i += taskEvery) {
-        const n = (taskN[i] as number) + 1;
-        taskN[i] = n;
-        published++;
-        system.publish(`user.u${i}`, taskMessage(n, `u${i}`, `f${i}`));
-      }
+function generation(channels: number, perSecond: number, tickMs: number): void {
+  const ticksPerPeriod = Math.max(1, Math.round(1000 / perSecond / tickMs));
+  const sent = new Uint32Array(channels);
+  stopPublisher = ticking(tickMs, async (tick) => {
+    for (let i = tick % ticksPerPeriod; i < channels; i += ticksPerPeriod) {
+      const n = (sent[i] as number) + 1;
+      sent[i] = n;
+      published++;
+      await system.publish(`file.f${i}`, progressMessage(n, `f${i}`));
     }
-    timer = setTimeout(run, slotMs - ((performance.now() - start) % slotMs));
-  };
-  run();
-  stopPublisher = () => clearTimeout(timer);
+  });
 }
 
-/** `perSecond` events on one channel, evenly spaced, whatever happens to the subscribers. */
-function steady(channel: string, perSecond: number): void {
-  const start = performance.now();
+/** `perSecond` events on one channel, evenly spaced (one per tick), whatever the subscribers do. */
+function rate(channel: string, perSecond: number): void {
   let sent = 0;
-  let timer: NodeJS.Timeout | undefined;
-  const run = () => {
-    const due = Math.floor(((performance.now() - start) * perSecond) / 1000) + 1;
-    while (sent < due) {
-      sent++;
-      published++;
-      system.publish(channel, progressMessage(sent, "storm"));
-    }
-    timer = setTimeout(run, 1000 / perSecond);
-  };
-  run();
-  stopPublisher = () => clearTimeout(timer);
+  stopPublisher = ticking(1000 / perSecond, async () => {
+    sent++;
+    published++;
+    await system.publish(channel, progressMessage(sent, "rate"));
+  });
 }
 
 function stats(): ServerStats {
@@ -163,10 +139,10 @@ async function answer(command: ServerCommand): Promise<unknown> {
       onAck(command.n);
       return undefined;
     case "generation":
-      generation(command.subscribers, command.progressPerSecond, command.taskEveryS);
+      generation(command.channels, command.perSecond, command.tickMs);
       return {};
-    case "steady":
-      steady(command.channel, command.perSecond);
+    case "rate":
+      rate(command.channel, command.perSecond);
       return {};
     case "publish":
       for (let n = 1; n <= command.count; n++) {

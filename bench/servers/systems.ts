@@ -3,11 +3,16 @@
  * query (`?channel=a&channel=b`) and delivers `publish(channel, message)` to them:
  *
  * - herald: the hub (memory or Redis store) behind its Node http adapter, as a user mounts it.
- * - ws: a `ws` WebSocketServer broadcasting the JSON text to each socket of a channel, the
- *   design Herald replaces.
+ * - ws: a `ws` WebSocketServer sending each event to each socket of its channel as a text frame,
+ *   the design Herald replaces; the JSON encoded once per event into a Buffer (a string would
+ *   be encoded again for every socket).
+ * - ws-batch: the same, joining the events a channel gets in one event-loop turn into one
+ *   message (a JSON array when there are several), sent once per socket per turn.
  * - better-sse: one better-sse channel per channel name, `channel.broadcast(message)`.
  * - socket.io: one room per channel, `io.to(channel).emit(...)`, WebSocket transport only.
  * - bare: `node:http` and a loop writing one pre-encoded frame to every response (naive).
+ * - bare-batch: the same loop, writing a channel's frames of one event-loop turn joined, once
+ *   per response per turn.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { type Channel, createChannel, createSession } from "better-sse";
@@ -19,7 +24,8 @@ import { BENCH_SECRET, type SystemName, stamped } from "../lib/shared.ts";
 export interface System {
   server: Server;
   token?: string;
-  publish(channel: string, message: Record<string, unknown>): void;
+  /** Resolves once the system has taken the event (Herald: stored); the peers take it at once. */
+  publish(channel: string, message: Record<string, unknown>): Promise<unknown> | undefined;
   connections(): number;
   publishErrors(): number;
   close(): Promise<void>;
@@ -64,13 +70,17 @@ export async function startSystem(name: SystemName, options: SystemOptions): Pro
     case "herald":
       return startHerald(options);
     case "ws":
-      return startWs();
+      return startWs(false);
+    case "ws-batch":
+      return startWs(true);
     case "better-sse":
       return startBetterSse();
     case "socket.io":
       return startSocketIo();
     case "bare":
-      return startBare();
+      return startBare(false);
+    case "bare-batch":
+      return startBare(true);
   }
 }
 
@@ -123,6 +133,8 @@ async function startHerald(options: SystemOptions): Promise<System> {
   const token = await auth.sign({
     sub: "bench",
     channels: ["file.*", "user.*", "project.*"],
+    // The http-publish scenario's publisher posts with it too.
+    publish: ["file.*"],
     expiresInS: 24 * 3600,
   });
   let open = 0;
@@ -137,7 +149,7 @@ async function startHerald(options: SystemOptions): Promise<System> {
     server,
     token,
     publish(channel, message) {
-      hub.publish(channel, message as { type: string }).catch(failed);
+      return hub.publish(channel, message as { type: string }).catch(failed);
     },
     connections: () => open,
     publishErrors: () => errors,
@@ -148,7 +160,30 @@ async function startHerald(options: SystemOptions): Promise<System> {
   };
 }
 
-function startWs(): System {
+/**
+ * Holds what each channel is sent during one event-loop turn and hands it over, joined, one
+ * microtask later: what Herald's hub does with its frames (`packages/hub/src/hub.ts`).
+ */
+function turnBatcher(flush: (channel: string, items: readonly string[]) => void) {
+  const queued = new Map<string, string[]>();
+  let scheduled = false;
+  const run = () => {
+    scheduled = false;
+    for (const [channel, items] of queued) flush(channel, items);
+    queued.clear();
+  };
+  return (channel: string, item: string) => {
+    const items = queued.get(channel);
+    if (items) items.push(item);
+    else queued.set(channel, [item]);
+    if (!scheduled) {
+      scheduled = true;
+      queueMicrotask(run);
+    }
+  };
+}
+
+function startWs(batch: boolean): System {
   const server = createServer((_req, res) => res.writeHead(404).end());
   const wss = new WebSocketServer({ server, perMessageDeflate: false, clientTracking: false });
   const members = new ChannelMap<WebSocket>();
@@ -163,13 +198,25 @@ function startWs(): System {
     });
     socket.on("error", () => socket.terminate());
   });
+  const send = (channel: string, data: Buffer) => {
+    const sockets = members.byChannel.get(channel);
+    if (!sockets) return;
+    for (const socket of sockets) {
+      if (socket.readyState === WebSocket.OPEN) socket.send(data, { binary: false });
+    }
+  };
+  const queue = turnBatcher((channel, items) => {
+    const text = items.length === 1 ? (items[0] as string) : `[${items.join(",")}]`;
+    send(channel, Buffer.from(text));
+  });
   return {
     server,
     publish(channel, message) {
-      const sockets = members.byChannel.get(channel);
-      if (!sockets) return;
+      if (!members.byChannel.get(channel)?.size) return undefined;
       const json = stamped(message, channel);
-      for (const socket of sockets) if (socket.readyState === WebSocket.OPEN) socket.send(json);
+      if (batch) queue(channel, json);
+      else send(channel, Buffer.from(json));
+      return undefined;
     },
     connections: () => open,
     publishErrors: () => 0,
@@ -206,6 +253,7 @@ function startBetterSse(): System {
       const channel = channels.get(name);
       if (!channel) return;
       channel.broadcast({ ...message, channel: name, ts: Date.now() });
+      return undefined;
     },
     connections: () => open,
     publishErrors: () => 0,
@@ -228,6 +276,7 @@ function startSocketIo(): System {
     server,
     publish(channel, message) {
       io.to(channel).emit("message", { ...message, channel, ts: Date.now() });
+      return undefined;
     },
     connections: () => io.engine.clientsCount,
     publishErrors: () => 0,
@@ -237,7 +286,7 @@ function startSocketIo(): System {
   };
 }
 
-function startBare(): System {
+function startBare(batch: boolean): System {
   const members = new ChannelMap<ServerResponse>();
   let open = 0;
   let id = 0;
@@ -255,14 +304,19 @@ function startBare(): System {
       members.remove(channels, res);
     });
   });
+  const write = (channel: string, chunk: Buffer) => {
+    for (const res of members.byChannel.get(channel) ?? []) res.write(chunk);
+  };
+  const queue = turnBatcher((channel, frames) => write(channel, Buffer.from(frames.join(""))));
   return {
     server,
     publish(channel, message) {
-      const responses = members.byChannel.get(channel);
-      if (!responses) return;
+      if (!members.byChannel.get(channel)?.size) return undefined;
       id++;
-      const frame = Buffer.from(`id: ${id}\ndata: ${stamped(message, channel)}\n\n`);
-      for (const res of responses) res.write(frame);
+      const frame = `id: ${id}\ndata: ${stamped(message, channel)}\n\n`;
+      if (batch) queue(channel, frame);
+      else write(channel, Buffer.from(frame));
+      return undefined;
     },
     connections: () => open,
     publishErrors: () => 0,

@@ -113,7 +113,7 @@ async function waitUntilReady(
  * Stops npm and what it started (sh, the build, the server): npm exits at once on SIGTERM, the
  * server only once it has closed its streams, so the group is watched until it is empty.
  */
-async function stopGroup(pid: number): Promise<void> {
+export async function stopGroup(pid: number): Promise<void> {
   if (!signalGroup(pid, "SIGTERM")) return;
   const deadline = Date.now() + 15_000;
   while (signalGroup(pid, 0)) {

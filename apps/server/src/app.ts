@@ -26,15 +26,19 @@ import Fastify, {
 import { registerFiles } from "./api/files.ts";
 import { openApiDocument } from "./api/openapi.ts";
 import { registerApi } from "./api/routes.ts";
+import { registerSecurity } from "./api/security.ts";
+import { clientAddress, trustedProxies } from "./client-address.ts";
 import type { ServerConfig } from "./config.ts";
 import { openDatabase } from "./db/index.ts";
 import type { Database } from "./db/types.ts";
 import { createGenerationEvents } from "./events.ts";
+import { loggableError, redactToken } from "./log.ts";
 import { render } from "./render/index.ts";
 import { loadSecrets } from "./secrets.ts";
 import { createSessions, ownershipAuthorizer, type Sessions } from "./sessions.ts";
 import { createLocalStorage } from "./storage.ts";
 import { createBullMqQueue } from "./tasks/bullmq-queue.ts";
+import { createTaskLifecycle } from "./tasks/lifecycle.ts";
 import { createInProcessQueue, type TaskQueue } from "./tasks/queue.ts";
 import { createTaskRunner } from "./tasks/runner.ts";
 
@@ -66,14 +70,29 @@ const FASTIFY_CODES: Record<number, ErrorCode> = {
 };
 
 export async function createApp(config: AppOptions): Promise<App> {
+  const trusted = trustedProxies(config.trustProxy);
   const fastify = Fastify({
     logger: config.logger
       ? {
           // Tokens may ride in the query string; they never reach a log.
-          serializers: { req: (req) => ({ method: req.method, url: redactToken(req.url) }) },
+          serializers: {
+            req: (req) => ({ method: req.method, url: redactToken(req.url) }),
+            err: loggableError,
+          },
         }
       : false,
     bodyLimit: 64 * 1024,
+    // A request's head, and then its whole body, must arrive within the timeout (408 past it),
+    // counted from the connection's start, however slowly it trickles. node:http checks every
+    // connectionsCheckingInterval, so that is kept a small part of the timeout.
+    requestTimeout: config.requestTimeoutMs,
+    http: {
+      headersTimeout: config.requestTimeoutMs,
+      connectionsCheckingInterval: Math.max(100, Math.min(1000, config.requestTimeoutMs / 20)),
+    },
+    // X-Forwarded-For / -Proto / -Host count only from these (TRUST_PROXY): the client's
+    // address for the per-address limits, and https for Secure cookies.
+    trustProxy: (address: string) => trusted(address),
   });
   const db = await openDatabase({ dataDir: config.dataDir, databaseUrl: config.databaseUrl });
   await db.migrate();
@@ -88,30 +107,54 @@ export async function createApp(config: AppOptions): Promise<App> {
     : createMemoryStore();
   const hub = createHub({
     store,
+    maxStreamAgeMs: config.streamMaxAgeMs || undefined,
     onError: (error) => fastify.log.error({ err: error }, error.message),
   });
   const sessions = createSessions({
     secret: secrets.session,
     eventsAuth,
     db,
-    secureCookies: false,
+    sessionsPerMinute: config.sessionsPerMinute,
   });
   const storage = await createLocalStorage(join(config.dataDir, "files"));
   const events = createGenerationEvents(hub);
+  let queue: TaskQueue | undefined;
+  const lifecycle = createTaskLifecycle({
+    db,
+    events,
+    limits: {
+      maxTasksPerUser: config.maxTasksPerUser,
+      storageQuotaBytes: config.storageQuotaBytes,
+    },
+    queue: () => {
+      if (!queue) throw new Error("the task queue is used before it was made");
+      return queue;
+    },
+  });
   const queueOptions = {
     concurrency: config.workers,
-    handler: createTaskRunner({ db, storage, events, render, renderPace: config.renderPace }),
+    handler: createTaskRunner({
+      db,
+      storage,
+      events,
+      lifecycle,
+      render,
+      renderPace: config.renderPace,
+    }),
     onError: (taskId: string, error: unknown) =>
       fastify.log.error({ err: error, taskId }, "a task failed outside its render"),
   };
-  const queue = config.redisUrl
+  const taskQueue: TaskQueue = config.redisUrl
     ? await createBullMqQueue({
         ...queueOptions,
         redisUrl: config.redisUrl,
         prefix: `${config.redisPrefix}tasks`,
       })
     : createInProcessQueue(queueOptions);
+  queue = taskQueue;
 
+  // Before any route, so that every one of them (the hub's too) is covered.
+  registerSecurity(fastify);
   await fastify.register(fastifyCookie);
   // The API speaks JSON only: a text body is refused with 415, not read as a string.
   fastify.removeContentTypeParser("text/plain");
@@ -143,8 +186,14 @@ export async function createApp(config: AppOptions): Promise<App> {
     auth: sessions.authenticator,
     authorizeSubscribe: ownershipAuthorizer(db),
     readinessChecks: { database: () => db.check() },
+    streamCaps: {
+      maxOpenStreams: config.maxStreams,
+      maxStreamsPerAddress: config.maxStreamsPerAddress,
+    },
+    clientAddress: (remoteAddress, header) =>
+      clientAddress(trusted, remoteAddress, header("x-forwarded-for")),
   });
-  await registerApi(fastify, { db, storage, events, queue, sessions });
+  await registerApi(fastify, { db, storage, lifecycle, sessions });
   await registerFiles(fastify, storage);
   const openApi = openApiDocument();
   fastify.get("/api/v1/openapi.json", async () => openApi);
@@ -152,10 +201,23 @@ export async function createApp(config: AppOptions): Promise<App> {
 
   // Streams never end by themselves: end them before the server waits for its connections.
   fastify.addHook("preClose", async () => {
-    await queue.close();
+    await taskQueue.close();
     await hub.close();
   });
+  // Sessions that never generated anything are removed once they are idleSessionTtlS old.
+  const sweepIdleSessions = () => {
+    const cutoff = new Date(Date.now() - config.idleSessionTtlS * 1000);
+    db.deleteIdleUsers(cutoff).catch((error: unknown) =>
+      fastify.log.error({ err: error }, "removing idle sessions failed"),
+    );
+  };
+  const idleSweep = setInterval(
+    sweepIdleSessions,
+    Math.max(1000, Math.min(3600, config.idleSessionTtlS / 2) * 1000),
+  );
+  idleSweep.unref();
   fastify.addHook("onClose", async () => {
+    clearInterval(idleSweep);
     await hub.store.close();
     await db.close();
   });
@@ -164,11 +226,11 @@ export async function createApp(config: AppOptions): Promise<App> {
     fastify,
     hub,
     db,
-    queue,
+    queue: taskQueue,
     sessions,
     async resumeUnfinished() {
       const tasks = await db.listUnfinishedTasks();
-      for (const task of tasks) await queue.enqueue(task.id);
+      for (const task of tasks) await taskQueue.enqueue(task.id, task.userId);
       return tasks.length;
     },
   };
@@ -202,14 +264,10 @@ async function registerStudio(fastify: FastifyInstance, root: string): Promise<v
   fastify.get("/tools/*", sendIndex);
 }
 
-export function redactToken(url: string): string {
-  return url.replace(/([?&]token=)[^&]*/g, "$1[redacted]");
-}
-
 const INDEX_PAGE = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Herald Studio</title>
 <meta name="viewport" content="width=device-width, initial-scale=1"></head>
-<body style="font: 16px/1.5 system-ui, sans-serif; max-width: 40rem; margin: 3rem auto; padding: 0 1rem">
+<body>
 <h1>Herald Studio</h1>
 <p>This server runs the Herald event hub and the generation API.</p>
 <ul>

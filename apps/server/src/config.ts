@@ -18,6 +18,28 @@ export interface ServerConfig {
   workers: number;
   /** 1: renders take realistic time; 0: as fast as the machine goes (tests). */
   renderPace: number;
+  /**
+   * The proxies whose X-Forwarded-For, -Proto and -Host are believed (TRUST_PROXY): `true`
+   * for any, or addresses and CIDR ranges separated by commas (`127.0.0.1,10.0.0.0/8`,
+   * `loopback`). Unset: none, and the connection's own address and protocol count.
+   */
+  trustProxy?: boolean | string | undefined;
+  /** A request's head, then its body, must arrive within this many ms (408 past it). */
+  requestTimeoutMs: number;
+  /** New sessions one client address may make per minute (429 past it). */
+  sessionsPerMinute: number;
+  /** A session that has generated nothing is removed this many seconds after it was made. */
+  idleSessionTtlS: number;
+  /** Tasks one user may have pending or running at once (429 past it). */
+  maxTasksPerUser: number;
+  /** Bytes of generated files one user may keep (403 past it). */
+  storageQuotaBytes: number;
+  /** Event streams this process holds at once (503 past it); default from the open-file limit. */
+  maxStreams?: number | undefined;
+  /** Event streams one client address may hold at once (429 past it). */
+  maxStreamsPerAddress: number;
+  /** Event streams are ended (and resumed by their clients) at this age, in ms; 0: never. */
+  streamMaxAgeMs?: number | undefined;
 }
 
 export function readConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
@@ -32,6 +54,17 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     jwtSecret: env.HERALD_JWT_SECRET || undefined,
     workers: integer(env.WORKERS, 2, "WORKERS"),
     renderPace: number(env.RENDER_PACE, 1, "RENDER_PACE"),
+    trustProxy: trustProxy(env.TRUST_PROXY),
+    requestTimeoutMs: integer(env.REQUEST_TIMEOUT_MS, 60_000, "REQUEST_TIMEOUT_MS") || 60_000,
+    sessionsPerMinute: integer(env.SESSIONS_PER_MINUTE, 30, "SESSIONS_PER_MINUTE"),
+    idleSessionTtlS: number(env.IDLE_SESSION_TTL_S, 24 * 3600, "IDLE_SESSION_TTL_S"),
+    maxTasksPerUser: integer(env.MAX_TASKS_PER_USER, 20, "MAX_TASKS_PER_USER"),
+    maxStreams: env.MAX_STREAMS ? integer(env.MAX_STREAMS, 0, "MAX_STREAMS") : undefined,
+    maxStreamsPerAddress: integer(env.MAX_STREAMS_PER_ADDRESS, 500, "MAX_STREAMS_PER_ADDRESS"),
+    storageQuotaBytes: Math.round(
+      number(env.STORAGE_QUOTA_MB, 1024, "STORAGE_QUOTA_MB") * 1024 * 1024,
+    ),
+    streamMaxAgeMs: integer(env.HERALD_STREAM_MAX_AGE_MS, 0, "HERALD_STREAM_MAX_AGE_MS"),
   };
 }
 
@@ -48,4 +81,9 @@ function number(value: string | undefined, fallback: number, name: string): numb
   if (!Number.isFinite(parsed) || parsed < 0)
     throw new Error(`${name} must be a number of 0 or more, not "${value}"`);
   return parsed;
+}
+
+function trustProxy(value: string | undefined): boolean | string | undefined {
+  if (value === undefined || value === "" || value === "false") return undefined;
+  return value === "true" ? true : value;
 }

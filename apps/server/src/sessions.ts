@@ -9,6 +9,7 @@ import { formatChannel, HeraldError } from "@herald/protocol";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { jwtVerify, SignJWT } from "jose";
 import type { Database } from "./db/types.ts";
+import { createRateLimiter } from "./rate-limit.ts";
 
 export const SESSION_COOKIE = "herald_session";
 export const EVENTS_COOKIE = "herald_token";
@@ -33,16 +34,19 @@ export function createSessions(options: {
   secret: string;
   eventsAuth: JwtAuth;
   db: Database;
-  secureCookies: boolean;
+  /** New sessions one client address may make per minute; 0 for no limit. */
+  sessionsPerMinute: number;
 }): Sessions {
   const key = new TextEncoder().encode(options.secret);
+  const newSessions = createRateLimiter({ limit: options.sessionsPerMinute, windowMs: 60_000 });
   const { db, eventsAuth } = options;
-  const cookieBase = {
+  // Secure whenever the request came over HTTPS, directly or through a trusted proxy.
+  const cookieBase = (reply: FastifyReply) => ({
     path: "/",
     httpOnly: true,
     sameSite: "lax" as const,
-    secure: options.secureCookies,
-  };
+    secure: reply.request.protocol === "https",
+  });
 
   async function verifySession(token: string): Promise<string> {
     try {
@@ -66,7 +70,12 @@ export function createSessions(options: {
       const authorization = request.headers.authorization;
       if (authorization?.toLowerCase().startsWith("bearer ")) {
         const userId = await verifySession(authorization.slice(7).trim());
-        if (!(await db.getUser(userId))) await db.createUser(userId);
+        if (!(await db.getUser(userId))) {
+          throw new HeraldError(
+            "unauthorized",
+            "the session has expired (it generated nothing for a day): get a new one from GET /api/v1/session",
+          );
+        }
         return userId;
       }
       const cookie = request.cookies[SESSION_COOKIE];
@@ -81,9 +90,19 @@ export function createSessions(options: {
           return userId;
         }
       }
+      if (options.sessionsPerMinute > 0) {
+        const wait = newSessions.take(request.ip);
+        if (wait > 0) {
+          reply.header("retry-after", String(wait));
+          throw new HeraldError(
+            "rate_limited",
+            `this address has started ${options.sessionsPerMinute} sessions in the last minute, the most allowed: retry in ${wait} s, and keep the session you get (its cookie, or its token)`,
+          );
+        }
+      }
       const user = await db.createUser(randomUUID());
       reply.setCookie(SESSION_COOKIE, await sessions.sessionToken(user.id), {
-        ...cookieBase,
+        ...cookieBase(reply),
         maxAge: SESSION_LIFETIME_S,
       });
       await sessions.setEventsCookie(reply, user.id);
@@ -103,7 +122,10 @@ export function createSessions(options: {
         channels: [userChannel(userId)],
         expiresInS: EVENTS_TOKEN_LIFETIME_S,
       });
-      reply.setCookie(EVENTS_COOKIE, token, { ...cookieBase, maxAge: EVENTS_TOKEN_LIFETIME_S });
+      reply.setCookie(EVENTS_COOKIE, token, {
+        ...cookieBase(reply),
+        maxAge: EVENTS_TOKEN_LIFETIME_S,
+      });
     },
     authenticator: {
       async authenticate(token): Promise<Principal> {

@@ -19,7 +19,8 @@ afterAll(async () => {
 
 it("takes up a render killed with SIGKILL after a restart and ends it with one file", async () => {
   dataDir = await mkdtemp(join(tmpdir(), "herald-recovery-"));
-  const env = { DATA_DIR: dataDir, RENDER_PACE: "1", WORKERS: "1" };
+  // Half the realistic pace: long enough to be killed mid-render, short enough for a test.
+  const env = { DATA_DIR: dataDir, RENDER_PACE: "0.5", WORKERS: "1" };
   const first = await startServerProcess(env);
   const user = await newUser(first.url);
   const accepted = await user.post<{ fileId: string; taskId: string; channels: { file: string } }>(
@@ -47,4 +48,5 @@ it("takes up a render killed with SIGKILL after a restart and ends it with one f
     name.startsWith(accepted.body.fileId),
   );
   expect(stored).toEqual([`${accepted.body.fileId}.png`]);
-});
+  // Two server starts (each migrating its database) and a whole render: longer than the default.
+}, 120_000);

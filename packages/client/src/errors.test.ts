@@ -27,6 +27,9 @@ describe("failureFromResponse", () => {
 
   it("guesses the code from the status where the body is not the hub's", () => {
     expect(failureFromResponse(401, headers(), "<html>", NOW).code).toBe("unauthorized");
+    // The studio API's own 403 and 429 codes never answer a stream: these stay unambiguous.
+    expect(failureFromResponse(403, headers(), undefined, NOW).code).toBe("forbidden");
+    expect(failureFromResponse(429, headers(), undefined, NOW).code).toBe("too_many_connections");
     expect(failureFromResponse(503, headers({ "retry-after": "2" }), undefined, NOW)).toMatchObject(
       {
         code: "unavailable",

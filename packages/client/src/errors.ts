@@ -45,6 +45,27 @@ export interface StreamFailure {
   retryAfterMs?: number | undefined;
 }
 
+/**
+ * The codes an event stream or a publish answers with (PROTOCOL.md section 8). The others in
+ * ERROR_STATUS are the studio API's (`rate_limited`, `storage_quota_exceeded`, …) and never
+ * answer this client, so they must not make a status ambiguous here.
+ */
+const STREAM_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  "invalid_channel",
+  "invalid_cursor",
+  "invalid_message",
+  "too_many_channels",
+  "unauthorized",
+  "forbidden",
+  "not_found",
+  "method_not_allowed",
+  "request_timeout",
+  "payload_too_large",
+  "too_many_connections",
+  "internal",
+  "unavailable",
+]);
+
 const CODE_OF_STATUS = uniqueCodeByStatus();
 
 /**
@@ -101,11 +122,11 @@ function hintFor(status: number): string {
   return "";
 }
 
-/** Statuses that only one Herald code answers with; 400 is left out, four codes share it. */
+/** Statuses that only one stream code answers with; 400 is left out, four codes share it. */
 function uniqueCodeByStatus(): Map<number, ErrorCode> {
   const seen = new Map<number, ErrorCode[]>();
   for (const [code, status] of Object.entries(ERROR_STATUS) as [ErrorCode, number][]) {
-    seen.set(status, [...(seen.get(status) ?? []), code]);
+    if (STREAM_CODES.has(code)) seen.set(status, [...(seen.get(status) ?? []), code]);
   }
   const unique = new Map<number, ErrorCode>();
   for (const [status, codes] of seen) {

@@ -26,6 +26,8 @@ export interface EventSourceLike {
   onopen: ((event: Event) => unknown) | null;
   onmessage: ((event: MessageEvent) => unknown) | null;
   onerror: ((event: Event) => unknown) | null;
+  /** For the hub's named `end` event (a planned end); every EventSource has it, doubles may not. */
+  addEventListener?(type: string, listener: (event: MessageEvent) => void): void;
   close(): void;
 }
 

@@ -7,9 +7,17 @@
  * CONNECTING) it is left to do so, sending `Last-Event-ID` itself. Once it gives up for good
  * (readyState CLOSED: an HTTP refusal) this client learns the status and decides: refresh
  * credentials on 401, stop on 400/403/404, else back off and open a new EventSource that
- * resumes through the `lastEventId` query parameter.
+ * resumes through the `lastEventId` query parameter. A stream the hub ends on purpose (its
+ * `end` event, docs/PROTOCOL.md "Planned ends") is resumed at once, with no backoff and no
+ * change of connection state.
  */
-import { type Cursor, DEFAULT_CHANNEL_KINDS, type Message, parseCursor } from "@herald/protocol";
+import {
+  type Cursor,
+  DEFAULT_CHANNEL_KINDS,
+  type Message,
+  PLANNED_END_EVENT,
+  parseCursor,
+} from "@herald/protocol";
 import {
   type BackoffOptions,
   backoffDelay,
@@ -309,7 +317,8 @@ export function createStreamClient(
     recovering = false;
   }
 
-  function open(): void {
+  /** `planned`: the hub ended the stream on purpose; the state stays as it is meanwhile. */
+  function open(planned = false): void {
     abandon();
     const channels = wantedChannels();
     if (channels.length === 0) return;
@@ -325,7 +334,9 @@ export function createStreamClient(
     };
     stream = current;
     const gen = generation;
-    store.update({ status: store.getSnapshot().attempts > 0 ? "reconnecting" : "connecting" });
+    if (!planned) {
+      store.update({ status: store.getSnapshot().attempts > 0 ? "reconnecting" : "connecting" });
+    }
     if (!settings.token) {
       connect(current, undefined);
       return;
@@ -391,6 +402,11 @@ export function createStreamClient(
     source.onerror = (event) => {
       if (stream === current) onSourceError(current, source, event);
     };
+    // Every event before it has been received: resume from the last id now, rather than let
+    // the EventSource wait out its retry delay or count the end as a failure.
+    source.addEventListener?.(PLANNED_END_EVENT, () => {
+      if (stream === current) open(true);
+    });
   }
 
   /** The first stream that needs the `eventsource` package loads it, then opens. */

@@ -29,7 +29,7 @@ export const heraldPlugin: FastifyPluginAsync<HeraldPluginOptions> = async (fast
     const answer = await handle(toHubRequest(request.raw));
     if (!answer) return;
     reply.hijack();
-    sendNodeResponse(hub, answer, request.raw, reply.raw);
+    sendNodeResponse(hub, answer, request.raw, reply.raw, handlerOptions);
   };
   const unreachable = async () => {
     throw new Error("the hub answers these routes in onRequest");

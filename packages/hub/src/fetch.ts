@@ -54,6 +54,8 @@ export function createFetchHandler(hub: Hub, options: EventsHandlerOptions): Fet
               return Math.max(0, -(controller.desiredSize ?? 0));
             },
             drained() {
+              // Nothing unread: the reader already asked for more, and will not ask again.
+              if ((controller.desiredSize ?? 0) >= 0) return Promise.resolve();
               return new Promise<void>((resolve) => {
                 wakeUp = resolve;
               });
@@ -61,6 +63,10 @@ export function createFetchHandler(hub: Hub, options: EventsHandlerOptions): Fet
             close() {
               stream.close();
               controller.error(new HeraldError("unavailable", "the stream was closed by the hub"));
+            },
+            end() {
+              // The reader still gets what is queued, then the end of the body.
+              controller.close();
             },
           });
           close = () => stream.close();

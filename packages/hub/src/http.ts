@@ -16,6 +16,7 @@ import {
 } from "@herald/protocol";
 import { type Authenticator, assertChannelsAllowed, type Principal } from "./auth.ts";
 import type { Hub, StreamRequest } from "./hub.ts";
+import type { StreamCaps } from "./stream-caps.ts";
 
 export interface HubRequest {
   readonly method: string;
@@ -46,6 +47,20 @@ export interface EventsHandlerOptions {
   authorizeSubscribe?: (principal: Principal, channels: readonly string[]) => Promise<void>;
   /** More stores `/readyz` asks besides the event store, by name (for example a database). */
   readinessChecks?: Record<string, () => Promise<void>>;
+  /**
+   * Caps on open streams, for the process and per client address (Node adapters; see
+   * stream-caps.ts). The first options given for a hub set them for all its adapters.
+   */
+  streamCaps?: StreamCaps;
+  /**
+   * The client's address for the per-address cap, from the connection's address and the
+   * request's headers. Default: the connection's address (X-Forwarded-For is anyone's to
+   * forge; believe it only from proxies you trust).
+   */
+  clientAddress?: (
+    remoteAddress: string | undefined,
+    header: (name: string) => string | undefined,
+  ) => string;
 }
 
 export type EventsHandler = (request: HubRequest) => Promise<HubResponse | undefined>;
@@ -54,11 +69,13 @@ export const STREAM_HEADERS: Readonly<Record<string, string>> = {
   "content-type": "text/event-stream; charset=utf-8",
   "cache-control": "no-cache, no-transform",
   "x-accel-buffering": "no",
+  "x-content-type-options": "nosniff",
 };
 
 const JSON_HEADERS = {
   "content-type": "application/json; charset=utf-8",
   "cache-control": "no-store",
+  "x-content-type-options": "nosniff",
 };
 const CURSOR_MAX_LENGTH = 1024;
 /** Levels of arrays and objects a published message may nest (far below what overflows the stack). */
@@ -292,6 +309,15 @@ function nestingDepth(value: unknown): number {
     for (const child of Object.values(node)) stack.push([child, depth + 1]);
   }
   return deepest;
+}
+
+/** A refusal as the hub answers it: the error's status and JSON body, and `extra` headers. */
+export function errorResponse(
+  error: HeraldError,
+  extra: Record<string, string> = {},
+): HubResponse & { kind: "body" } {
+  const answer = json(error.status, error.toBody());
+  return { ...answer, headers: { ...answer.headers, ...extra } };
 }
 
 function json(status: number, body: unknown): HubResponse & { kind: "body" } {

@@ -31,7 +31,22 @@ export function createHubMetrics(registry = new Registry()) {
     }),
     slowConsumersDropped: new Counter({
       name: "herald_slow_consumers_dropped_total",
-      help: "Streams closed because their unsent bytes passed the bound",
+      help: "Streams closed because their unsent bytes, and what they keep after conflation, passed limits.maxBufferedBytes",
+      registers: [registry],
+    }),
+    streamsBehind: new Gauge({
+      name: "herald_streams_behind",
+      help: "Streams whose unsent bytes passed limits.behindBytes: their superseded render_progress events are conflated",
+      registers: [registry],
+    }),
+    conflated: new Counter({
+      name: "herald_events_conflated_total",
+      help: "render_progress events never written to a stream that was behind, a newer one of the same task and channel taking their place",
+      registers: [registry],
+    }),
+    rotated: new Counter({
+      name: "herald_streams_rotated_total",
+      help: "Streams the hub ended on purpose at their maximum age (maxStreamAgeMs); their clients resume at once",
       registers: [registry],
     }),
     publishToWrite: new Histogram({

@@ -17,11 +17,13 @@ import {
   confirmStream,
   createEventsHandler,
   type EventsHandlerOptions,
+  errorResponse,
   type HubRequest,
   type HubResponse,
 } from "./http.ts";
 import type { Hub, OpenStream, StreamRequest, StreamSink } from "./hub.ts";
 import { headEnd, parsePlainGet, type RequestHead } from "./request-head.ts";
+import { CapacityError, createStreamAdmission, type StreamAdmission } from "./stream-caps.ts";
 
 export type NodeEventsHandler = (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
 
@@ -30,9 +32,42 @@ export function createNodeHandler(hub: Hub, options: EventsHandlerOptions): Node
   return async (req, res) => {
     const answer = await handle(toHubRequest(req));
     if (!answer) return false;
-    sendNodeResponse(hub, answer, req, res);
+    sendNodeResponse(hub, answer, req, res, options);
     return true;
   };
+}
+
+/** One admission per hub, shared by its adapters (the Fastify plugin mounts two). */
+const admissions = new WeakMap<Hub, StreamAdmission>();
+
+/**
+ * Admits a confirmed stream answer under the stream caps: the answer with the function that
+ * releases its place, or the refusal to send instead.
+ */
+function admitted(
+  hub: Hub,
+  answer: HubResponse,
+  options: EventsHandlerOptions,
+  remoteAddress: string | undefined,
+  header: (name: string) => string | undefined,
+): { answer: HubResponse; release?: () => void } {
+  if (answer.kind !== "stream") return { answer };
+  let admission = admissions.get(hub);
+  if (!admission) {
+    admission = createStreamAdmission(options.streamCaps);
+    admissions.set(hub, admission);
+  }
+  const address = options.clientAddress
+    ? options.clientAddress(remoteAddress, header)
+    : (remoteAddress ?? "unknown");
+  try {
+    return { answer, release: admission.admit(address) };
+  } catch (error) {
+    if (!(error instanceof HeraldError)) throw error;
+    const retry: Record<string, string> =
+      error instanceof CapacityError ? { "retry-after": String(error.retryAfterS) } : {};
+    return { answer: errorResponse(error, retry) };
+  }
 }
 
 export function toHubRequest(req: IncomingMessage): HubRequest {
@@ -65,8 +100,18 @@ export function sendNodeResponse(
   unconfirmed: HubResponse,
   req: IncomingMessage,
   res: ServerResponse,
+  options: EventsHandlerOptions,
 ): void {
-  const answer = confirmStream(hub, unconfirmed);
+  const { answer, release } = admitted(
+    hub,
+    confirmStream(hub, unconfirmed),
+    options,
+    req.socket.remoteAddress,
+    (name) => {
+      const value = req.headers[name];
+      return Array.isArray(value) ? value.join(", ") : value;
+    },
+  );
   if (answer.kind === "body") {
     res.writeHead(answer.status, {
       ...answer.headers,
@@ -80,8 +125,11 @@ export function sendNodeResponse(
   res.flushHeaders();
   const { socket } = res;
   // No socket, or a closed one: the client went while its token was being checked.
-  if (!socket || res.closed) return;
-  openStream(hub, answer.request, socket, res.chunkedEncoding);
+  if (!socket || res.closed) {
+    release?.();
+    return;
+  }
+  openStream(hub, answer.request, socket, res.chunkedEncoding, release);
 }
 
 /**
@@ -142,12 +190,16 @@ export function acceptEventStreams(server: Server, hub: Hub, options: EventsHand
     let bytes: Buffer = Buffer.alloc(0);
     const stopReading = () => {
       socket.off("data", onData);
-      socket.off("timeout", onTimeout);
-      socket.setTimeout(0);
+      clearTimeout(deadline);
     };
-    const onTimeout = () => socket.destroy();
     const onData = (chunk: Buffer) => {
       bytes = bytes.length === 0 ? chunk : Buffer.concat([bytes, chunk]);
+      if (hasBareLf(bytes, bytes.length - chunk.length)) {
+        // node:http would refuse it too; here it would never end, so it is refused at once.
+        stopReading();
+        refuseHead(socket, 400, "the request head ends a line with a bare LF: end lines with CRLF");
+        return;
+      }
       const end = headEnd(bytes);
       const shown = Math.min(bytes.length, ours.length);
       if (
@@ -178,7 +230,13 @@ export function acceptEventStreams(server: Server, hub: Hub, options: EventsHand
     // A connection reset: `close` follows, and whatever the connection held is let go there.
     socket.on("error", ignoreSocketError);
     socket.on("data", onData);
-    socket.setTimeout(server.headersTimeout || 60_000, onTimeout);
+    // From the connection's start, not from its last byte: a head trickled a byte at a time
+    // is cut like a silent one (node:http's headersTimeout does the same for its own).
+    const deadline = setTimeout(() => {
+      stopReading();
+      refuseHead(socket, 408, "the request head did not arrive in time: send it at once");
+    }, server.headersTimeout || 60_000);
+    socket.once("close", stopReading);
   });
 
   async function serveStream(socket: Socket, head: RequestHead, bytes: Buffer): Promise<void> {
@@ -191,7 +249,13 @@ export function acceptEventStreams(server: Server, hub: Hub, options: EventsHand
     if (socket.destroyed) return;
     // A path that URL parsing led out of the hub's (a dot segment): node:http's to answer.
     if (!unconfirmed) return handOver(socket, bytes);
-    const answer = confirmStream(hub, unconfirmed);
+    const { answer, release } = admitted(
+      hub,
+      confirmStream(hub, unconfirmed),
+      options,
+      socket.remoteAddress,
+      head.header,
+    );
     if (answer.kind === "body") {
       // One request per connection on this path: a client with more to ask opens another.
       const response = responseHead(answer.status, {
@@ -207,8 +271,30 @@ export function acceptEventStreams(server: Server, hub: Hub, options: EventsHand
     socket.on("data", ignoreData);
     socket.on("end", endSocket);
     socket.resume();
-    openStream(hub, answer.request, socket, true);
+    openStream(hub, answer.request, socket, true, release);
   }
+}
+
+/** Whether a LF at or after `from` follows anything but a CR. */
+function hasBareLf(bytes: Buffer, from: number): boolean {
+  for (let at = bytes.indexOf(10, from); at >= 0; at = bytes.indexOf(10, at + 1)) {
+    if (at === 0 || bytes[at - 1] !== 13) return true;
+  }
+  return false;
+}
+
+/** Answers a head this path will not read, with the hub's JSON error, and ends the connection. */
+function refuseHead(socket: Socket, status: 400 | 408, message: string): void {
+  const body = JSON.stringify(
+    new HeraldError(status === 400 ? "invalid_request" : "request_timeout", message).toBody(),
+  );
+  const head = responseHead(status, {
+    "content-type": "application/json; charset=utf-8",
+    "x-content-type-options": "nosniff",
+    "content-length": String(Buffer.byteLength(body)),
+    connection: "close",
+  });
+  socket.end(head + body, () => socket.destroy());
 }
 
 function isUnder(target: string, basePath: string): boolean {
@@ -231,26 +317,42 @@ function endSocket(this: Socket): void {
   this.destroy();
 }
 
-/** Opens a stream whose head is out, on its socket, and closes it when the socket closes. */
-function openStream(hub: Hub, request: StreamRequest, socket: Socket, chunked: boolean): void {
+/**
+ * Opens a stream whose head is out, on its socket, and closes it (and gives its place under the
+ * stream caps back) when the socket closes.
+ */
+function openStream(
+  hub: Hub,
+  request: StreamRequest,
+  socket: Socket,
+  chunked: boolean,
+  release: (() => void) | undefined,
+): void {
   // Frames are small and latency matters more than packet count.
   socket.setNoDelay(true);
   socket.setTimeout(0);
   const stream = hub.openStream(request, new SocketSink(socket, chunked));
   // The client may have gone while the stream opened.
-  if (socket.destroyed) stream.close();
-  else {
+  if (socket.destroyed) {
+    stream.close();
+    release?.();
+  } else {
     openStreams.set(socket, stream);
+    if (release) releases.set(socket, release);
     socket.once("close", closeStream);
   }
 }
 
 /** The stream of each open socket, for the one `close` listener all of them share. */
 const openStreams = new WeakMap<Socket, OpenStream>();
+/** What gives each open socket's place under the stream caps back. */
+const releases = new WeakMap<Socket, () => void>();
 
 function closeStream(this: Socket): void {
   openStreams.get(this)?.close();
   openStreams.delete(this);
+  releases.get(this)?.();
+  releases.delete(this);
 }
 
 /**
@@ -279,21 +381,37 @@ class SocketSink implements StreamSink {
     const { socket } = this;
     return new Promise<void>((resolve) => {
       if (socket.destroyed || socket.writableLength === 0) return resolve();
-      const done = () => {
-        socket.off("drain", done);
-        socket.off("close", done);
-        resolve();
-      };
-      socket.on("drain", done);
-      socket.on("close", done);
+      // Node emits `drain` only after a write past the high-water mark (16 KiB); the callback of
+      // an empty write, queued behind every byte written so far, also fires below it, once the
+      // kernel has taken them all (or with an error when the socket is destroyed meanwhile).
+      socket.write(EMPTY, () => resolve());
     });
   }
 
   close(): void {
     this.socket.destroy();
   }
+
+  end(): void {
+    const { socket } = this;
+    if (socket.destroyed) return;
+    // The chunked coding's last chunk, then FIN once every byte has gone; a reader that takes
+    // none of them does not hold the socket for ever.
+    if (this.chunked) socket.end(LAST_CHUNK);
+    else socket.end();
+    socket.setTimeout(END_TIMEOUT_MS, destroySocket);
+  }
 }
 
+const LAST_CHUNK = Buffer.from("0\r\n\r\n", "latin1");
+/** How long an ended stream's last bytes may take to go before the socket is destroyed. */
+const END_TIMEOUT_MS = 30_000;
+
+function destroySocket(this: Socket): void {
+  this.destroy();
+}
+
+const EMPTY = Buffer.alloc(0);
 let lastChunk: Uint8Array | undefined;
 let lastFramed: Buffer | undefined;
 const CRLF = "\r\n";

@@ -92,12 +92,40 @@ return { ARGV[1], ARGV[2] }
 `);
 
 /**
+ * Leaves an epoch Redis came back behind on (a restored backup, a failover to a lagging
+ * replica, `appendfsync everysec` after a crash): a new epoch whose sequence starts at ARGV[3],
+ * above every seq the caller saw, unless another server already left it, whose new epoch is
+ * then used, its sequence raised to ARGV[3] if lower. KEYS: P epoch. ARGV: the epoch left, a
+ * new epoch, the seq to start from. Returns the epoch in use and its head.
+ */
+const ROLL = script(`
+local base = string.sub(KEYS[1], 1, -6)
+local current = redis.call('GET', KEYS[1])
+local seq = nil
+if current and current ~= ARGV[1] then seq = redis.call('GET', base .. current .. ':seq') end
+if not seq then
+  redis.call('SET', KEYS[1], ARGV[2])
+  redis.call('SET', base .. ARGV[2] .. ':seq', ARGV[3])
+  return { ARGV[2], ARGV[3] }
+end
+if tonumber(seq) < tonumber(ARGV[3]) then
+  redis.call('SET', base .. current .. ':seq', ARGV[3])
+  seq = ARGV[3]
+end
+return { current, seq }
+`);
+
+/**
  * KEYS: 1 P epoch, 2 seq, 3 the channel's stream, 4 log, 5 trimmed, 6 forgotten, 7 channels.
  * ARGV: 1 epoch, 2 channel, 3 data, 4 ts, 5 now, 6 maxEvents, 7 maxAgeMs, 8 logMaxEvents,
- * 9 pub/sub channel, 10 sweep limit. Returns the seq, or -1 if the epoch is no longer current.
+ * 9 pub/sub channel, 10 sweep limit, 11 the highest seq this server has seen. Returns the seq,
+ * -1 if the epoch is no longer current, -2 if the sequence is behind that highest seq.
  */
 const APPEND = script(`${LUA_HELPERS}
 if redis.call('GET', KEYS[1]) ~= ARGV[1] or redis.call('EXISTS', KEYS[2]) == 0 then return -1 end
+-- Behind a seq this server saw given out: Redis came back from an older state. INCR would
+-- give out an id twice; the caller moves to a new epoch instead.
+if tonumber(redis.call('GET', KEYS[2])) < tonumber(ARGV[11]) then return -2 end
 local channel = ARGV[2]
 local at = tonumber(ARGV[5])
 local oldest = at - tonumber(ARGV[7])
@@ -388,21 +416,38 @@ export async function createRedisStore(options: RedisStoreOptions = {}): Promise
 
   let reinitialising: Promise<void> | undefined;
   /**
-   * Redis lost the history (its epoch or sequence is gone): move to the epoch now current,
-   * making one if no server has yet. The new sequence starts above every seq this store has
-   * seen, so the hub's open streams, which drop any seq at or below their last, keep receiving.
+   * Redis lost the history (its epoch or sequence is gone), or came back behind what this
+   * store saw (`behind`): move to the epoch now current, making one if no server has yet. The
+   * new sequence starts above every seq this store has seen, so no id is ever given out twice.
+   * Open streams are closed (the gap listeners): their clients come back with ids of the old
+   * epoch and get stream_reset, rather than silently missing what the rollback took.
    */
-  function reinitialise(lostEpoch: string): Promise<void> {
+  function reinitialise(lostEpoch: string, behind = false): Promise<void> {
     if (epoch !== lostEpoch) return Promise.resolve();
-    reinitialising ??= initialise().then(
+    const moving = behind
+      ? run(
+          "leave the epoch Redis came back behind on",
+          ROLL,
+          [epochKey],
+          [lostEpoch, newEpoch(), String(highest)],
+        ).then((reply) => {
+          const parts = asArray(reply, "the epoch");
+          epoch = asString(parts[0], "the epoch");
+          return asNumber(parts[1], "the epoch's head");
+        })
+      : initialise();
+    reinitialising ??= moving.then(
       () => {
         reinitialising = undefined;
         onError(
           new HeraldError(
             "unavailable",
-            `Redis at ${where} lost the event history of epoch ${lostEpoch}; now on epoch ${epoch}: clients resuming from older ids get stream_reset`,
+            behind
+              ? `Redis at ${where} came back behind seq ${highest} of epoch ${lostEpoch}, which this server saw given out (a restored backup, a lagging replica, or appendfsync everysec after a crash); now on epoch ${epoch}: streams are closed and clients get stream_reset`
+              : `Redis at ${where} lost the event history of epoch ${lostEpoch}; now on epoch ${epoch}: clients resuming from older ids get stream_reset`,
           ),
         );
+        for (const onGap of gapListeners) onGap(delivered, highest);
       },
       (error: unknown) => {
         reinitialising = undefined;
@@ -481,6 +526,14 @@ export async function createRedisStore(options: RedisStoreOptions = {}): Promise
   /** Reads from the log what `pump` cannot deliver without: a gap, or a wanted catch-up. */
   async function fill(): Promise<void> {
     if (catchUpWanted) {
+      // Redis is back: with its data, without it, or with older data than it had.
+      const used = epoch;
+      const head = await cmd.get(keysOf(used).seq);
+      if (head === null || Number(head) < highest) {
+        await reinitialise(used, head !== null);
+        catchUpWanted = false;
+        return;
+      }
       await fillFromLog(epoch, "+");
       catchUpWanted = false;
       return;
@@ -541,7 +594,11 @@ export async function createRedisStore(options: RedisStoreOptions = {}): Promise
     }
     // Another server moved to a new epoch (Redis lost the history); appends check the epoch
     // atomically, so every announcement of the old one came before this.
-    if (parsed.epoch !== epoch && epoch) epoch = parsed.epoch;
+    if (parsed.epoch !== epoch && epoch) {
+      epoch = parsed.epoch;
+      // What this server's streams were told may be gone from the history: they start again.
+      for (const onGap of gapListeners) onGap(delivered, parsed.event.seq - 1);
+    }
     inbox.push(parsed);
     pump();
   });
@@ -639,6 +696,7 @@ export async function createRedisStore(options: RedisStoreOptions = {}): Promise
             String(logMaxEvents),
             announcements,
             String(SWEEP_PER_APPEND),
+            String(highest),
           ],
         );
         const seq = asNumber(reply, "the appended seq");
@@ -652,7 +710,7 @@ export async function createRedisStore(options: RedisStoreOptions = {}): Promise
             `Redis at ${where} keeps losing the event history: is it short of memory and evicting keys? Use maxmemory-policy noeviction`,
           );
         }
-        await reinitialise(used);
+        await reinitialise(used, seq === -2);
       }
     },
 

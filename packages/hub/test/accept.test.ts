@@ -338,16 +338,45 @@ describe("acceptEventStreams on a real server", () => {
     await until(async () => (await openStreams()) === 0);
   });
 
-  it("drops a connection whose head does not arrive within the server's headersTimeout", async () => {
+  it("answers 408 and closes a connection whose head does not arrive within the server's headersTimeout", async () => {
     const before = server.headersTimeout;
     server.headersTimeout = 50;
     try {
       const client = await connection();
       await client.send("GET /api/v1/events/file.a HTTP/1.1\r\nHost: hub\r\n");
-      expect(await client.closed).toBe("");
+      const answer = await client.closed;
+      expect(answer).toMatch(/^HTTP\/1\.1 408 /);
+      expect(answer).toContain('"code":"request_timeout"');
     } finally {
       server.headersTimeout = before;
     }
+  });
+
+  it("cuts a head trickled a byte at a time at headersTimeout, counted from the first byte", async () => {
+    const before = server.headersTimeout;
+    server.headersTimeout = 300;
+    try {
+      const client = await connection();
+      await client.send("GET /api/v1/events/file.a HTTP/1.1\r\nHost: hub\r\n");
+      // A byte every 20 ms: an idle timer would be reset forever.
+      const trickle = setInterval(() => {
+        if (!client.socket.destroyed) client.socket.write("x");
+      }, 20);
+      const answer = await client.closed;
+      clearInterval(trickle);
+      expect(answer).toMatch(/^HTTP\/1\.1 408 /);
+    } finally {
+      server.headersTimeout = before;
+    }
+  });
+
+  it("answers a head with bare LF line endings with 400 at once, not at the timeout", async () => {
+    const client = await connection();
+    await client.send("GET /api/v1/events/file.a HTTP/1.1\nHost: hub\n\n");
+    // The suite's headersTimeout is node's default (a minute): an answer now is not the timer's.
+    const answer = await client.closed;
+    expect(answer).toMatch(/^HTTP\/1\.1 400 /);
+    expect(answer).toContain("bare LF");
   });
 });
 

@@ -4,6 +4,9 @@
  * (or one server's connection to it) goes away and comes back. These tests need a Redis at
  * REDIS_URL (default 127.0.0.1:6379) and `redis-server` on the PATH; without them they fail.
  */
+import { cp, mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { HeraldError } from "@herald/protocol";
 import { messagesOf, openRawStream, type RawStream } from "@herald/test-support/raw-sse";
 import {
@@ -302,6 +305,72 @@ describe("redis store", () => {
       code: "unavailable",
       message: expect.stringContaining(`cannot reach Redis at 127.0.0.1:${server.port}`),
     });
+  });
+
+  it("moves to a new epoch when Redis comes back behind what it acknowledged: no id given twice, streams reset", async () => {
+    const server = await startRedisServer();
+    servers.push(server);
+    const backup = await mkdtemp(join(tmpdir(), "herald-redis-backup-"));
+    try {
+      const options = { url: server.url, keyPrefix: uniquePrefix(), publishTimeoutMs: 500 };
+      const hub = await startHub(await openStore(options));
+      const channel = "project.rollback";
+      const raw = await openStream(hub, `/api/v1/events/${channel}`);
+      const acknowledged: string[] = [];
+      for (let n = 0; n < 5; n++) acknowledged.push(await hub.publishHttp(channel, message(n)));
+      await raw.until((s) => s.events.length === 5, "the events before the backup");
+
+      // A backup of the data directory (appendfsync always: it holds every acknowledged write).
+      await server.kill();
+      await cp(server.dir, backup, { recursive: true });
+      await server.start();
+      await vi.waitFor(async () => expect((await fetch(`${hub.url}/readyz`)).status).toBe(200), {
+        timeout: 10_000,
+        interval: 50,
+      });
+      for (let n = 5; n < 105; n++) acknowledged.push(await hub.publishHttp(channel, message(n)));
+      await raw.until((s) => s.events.length === 105, "the events after the backup");
+
+      // The backup is restored: Redis comes back 100 acknowledged events behind.
+      await server.kill();
+      await rm(server.dir, { recursive: true, force: true });
+      await cp(backup, server.dir, { recursive: true });
+      await server.start();
+
+      // The open stream is closed, not left open to skip what the rollback took...
+      await raw.ended;
+      expect(raw.events.map((event) => event.id)).toEqual(acknowledged);
+      expect(reported.map((error) => error.message)).toContainEqual(
+        expect.stringContaining("came back behind seq 105"),
+      );
+      // ...its client resumes and is told to re-read state...
+      const resumed = await openStream(hub, `/api/v1/events/${channel}`, {
+        "last-event-id": acknowledged.at(-1) as string,
+      });
+      await resumed.until((s) => s.events.length === 1, "the reset");
+      expect(messagesOf(resumed)[0]).toMatchObject({ type: "stream_reset" });
+      // ...and everything acknowledged from now on arrives, under ids never given out before.
+      const after: string[] = [];
+      for (let n = 0; n < 10; n++) after.push(await hub.publishHttp(channel, message(200 + n)));
+      await resumed.until((s) => s.events.length === 11, "the events after the reset");
+      expect(resumed.events.slice(1).map((event) => event.id)).toEqual(after);
+      for (const id of after) expect(acknowledged).not.toContain(id);
+    } finally {
+      await rm(backup, { recursive: true, force: true });
+    }
+  });
+
+  it("refuses to give out a seq Redis has gone back below, even before its subscriber notices", async () => {
+    const prefix = newPrefix();
+    const store = await openStore({ keyPrefix: prefix });
+    const first = await store.append("project.p1", "a", 1);
+    const second = await store.append("project.p1", "b", 2);
+    // What a restore does to the sequence, without a restart for the subscriber to notice.
+    await adminRedis().set(`${prefix}${store.epoch}:seq`, String(first.seq));
+    const third = await store.append("project.p1", "c", 3);
+    expect(third.id).not.toBe(second.id);
+    expect(third.seq).toBeGreaterThan(second.seq);
+    expect(store.epoch).not.toBe(first.id.slice(0, first.id.lastIndexOf("-")));
   });
 
   it("answers unavailable quickly while Redis is down, keeps streams open, and loses nothing once it is back", async () => {

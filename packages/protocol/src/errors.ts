@@ -8,13 +8,21 @@ export const ERROR_STATUS = {
   too_many_channels: 400,
   unauthorized: 401,
   forbidden: 403,
+  /** The studio API: the user's stored files fill its storage quota. */
+  storage_quota_exceeded: 403,
   not_found: 404,
   method_not_allowed: 405,
+  /** A request whose head or body did not arrive within the server's timeout. */
+  request_timeout: 408,
   /** The studio API: the change asked for no longer applies (a task that has ended). */
   conflict: 409,
   payload_too_large: 413,
   unsupported_media_type: 415,
   too_many_connections: 429,
+  /** The studio API: too many requests of one kind from one client address (new sessions). */
+  rate_limited: 429,
+  /** The studio API: the user already has the most tasks allowed queued or running. */
+  too_many_tasks: 429,
   internal: 500,
   unavailable: 503,
 } as const;

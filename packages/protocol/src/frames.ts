@@ -2,7 +2,8 @@
  * Server-Sent Events framing, per the WHATWG HTML "event stream" format:
  * https://html.spec.whatwg.org/multipage/server-sent-events.html#parsing-an-event-stream
  *
- * Herald sends unnamed events only, one `data:` line of JSON each. JSON.stringify escapes CR
+ * Herald sends unnamed events, one `data:` line of JSON each, and one named event, the last
+ * of a stream the server ends on purpose (`PLANNED_END_EVENT`). JSON.stringify escapes CR
  * and LF inside strings, so a message can never break its line; ids and comments are checked
  * because a CR, LF or NUL there would let a value inject a field of its own.
  */
@@ -35,4 +36,16 @@ export function encodeRetry(ms: number): string {
   if (!Number.isInteger(ms) || ms < 0)
     throw new TypeError(`retry must be a whole number of ms, got ${ms}`);
   return `retry: ${ms}\n\n`;
+}
+
+/**
+ * The name of the event a server sends right before it ends a stream on purpose (a stream at
+ * its maximum age): the client should resume at once, from the last id it received. Named, so
+ * that `onmessage` never sees it; it carries no id, so the last id stays the client's cursor.
+ */
+export const PLANNED_END_EVENT = "end";
+
+/** The end of a stream the server ends on purpose: a reconnection delay, then the end event. */
+export function encodePlannedEnd(retryMs: number, reason: string): string {
+  return `${encodeRetry(retryMs)}event: ${PLANNED_END_EVENT}\ndata: ${JSON.stringify({ reason })}\n\n`;
 }

@@ -61,6 +61,8 @@ async function freePort(): Promise<number> {
 export interface RedisServer {
   port: number;
   url: string;
+  /** Its data directory (for a test that copies and restores it, as a backup would). */
+  dir: string;
   /** Kills the server the hard way (SIGKILL): a crash, not a shutdown. */
   kill(): Promise<void>;
   /** Starts it again on the same port and data directory. */
@@ -135,6 +137,7 @@ export async function startRedisServer(): Promise<RedisServer> {
   return {
     port,
     url: `redis://127.0.0.1:${port}`,
+    dir,
     kill,
     start,
     async close() {

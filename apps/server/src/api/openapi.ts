@@ -66,7 +66,10 @@ export function openApiDocument() {
       "/api/v1/session": {
         get: {
           summary: "The caller's session (made on a first visit)",
-          responses: { 200: answer("The session", sessionSchema) },
+          responses: {
+            200: answer("The session", sessionSchema),
+            429: refusal("Too many new sessions from this address (rate_limited; Retry-After)"),
+          },
         },
       },
       "/api/v1/config/generation": {
@@ -82,6 +85,11 @@ export function openApiDocument() {
           responses: {
             202: answer("Accepted: the task runs now", generationAcceptedSchema),
             400: refusal("Bad input; `field` names it"),
+            403: refusal("The caller's files fill its storage quota (storage_quota_exceeded)"),
+            404: refusal("projectId or imageFileId is no id of the caller's"),
+            429: refusal(
+              "The caller has the most tasks allowed queued or running (too_many_tasks)",
+            ),
           },
         },
       },
@@ -92,6 +100,11 @@ export function openApiDocument() {
           responses: {
             202: answer("Accepted: the task runs now", generationAcceptedSchema),
             400: refusal("Bad input; `field` names it"),
+            403: refusal("The caller's files fill its storage quota (storage_quota_exceeded)"),
+            404: refusal("projectId or imageFileId is no id of the caller's"),
+            429: refusal(
+              "The caller has the most tasks allowed queued or running (too_many_tasks)",
+            ),
           },
         },
       },
@@ -187,7 +200,8 @@ export function openApiDocument() {
             400: refusal("A malformed channel or request"),
             401: refusal("No valid token"),
             403: refusal("A channel the token does not cover"),
-            429: refusal("Too many streams for this user"),
+            429: refusal("Too many streams for this user or this client address"),
+            503: refusal("This server holds the most streams it can (Retry-After)"),
           },
         },
         post: {

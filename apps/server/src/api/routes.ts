@@ -1,17 +1,18 @@
 /** The generation API of GENERATION_API.md, on Fastify. */
-import { randomInt, randomUUID } from "node:crypto";
+import { randomInt } from "node:crypto";
 import { HeraldError } from "@herald/protocol";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import type { z } from "zod";
+import { z } from "zod";
 import type { Database, FileRecord, MediaKind, TaskRecord } from "../db/types.ts";
-import { channelsOf, type GenerationEvents, taskObject } from "../events.ts";
+import { channelsOf, taskObject } from "../events.ts";
 import { STYLES } from "../render/index.ts";
 import { type Sessions, userChannel } from "../sessions.ts";
 import type { FileStorage } from "../storage.ts";
-import type { TaskQueue } from "../tasks/queue.ts";
+import type { TaskLifecycle } from "../tasks/lifecycle.ts";
 import {
   fileListQuerySchema,
   IMAGE_RESOLUTIONS,
+  idSchema,
   imageGenerationSchema,
   MAX_SEED,
   VIDEO_LIMITS,
@@ -22,13 +23,12 @@ import {
 export interface ApiDependencies {
   db: Database;
   storage: FileStorage;
-  events: GenerationEvents;
-  queue: TaskQueue;
+  lifecycle: TaskLifecycle;
   sessions: Sessions;
 }
 
 export async function registerApi(app: FastifyInstance, deps: ApiDependencies): Promise<void> {
-  const { db, events, queue, sessions, storage } = deps;
+  const { db, lifecycle, sessions, storage } = deps;
   const user = (request: FastifyRequest, reply: FastifyReply) => sessions.userOf(request, reply);
 
   app.get("/api/v1/session", async (request, reply) => {
@@ -87,28 +87,7 @@ export async function registerApi(app: FastifyInstance, deps: ApiDependencies): 
     projectId: string | undefined,
     settings: FileRecord["settings"],
   ) {
-    if (projectId !== undefined) {
-      const project = await db.getProject(projectId);
-      if (!project || project.userId !== userId) {
-        throw new HeraldError(
-          "not_found",
-          "projectId: no project with that id is yours; leave it out to start a new one",
-          {
-            field: "projectId",
-          },
-        );
-      }
-    }
-    const { task } = await db.createGeneration({
-      userId,
-      projectId: projectId ?? randomUUID(),
-      createProject: projectId === undefined,
-      file: { id: randomUUID(), type: kind, prompt, settings },
-      taskId: randomUUID(),
-    });
-    // Stored first (above), then told, then run.
-    await events.task(task);
-    await queue.enqueue(task.id);
+    const task = await lifecycle.create({ userId, kind, prompt, projectId, settings });
     reply.code(202);
     return {
       projectId: task.projectId,
@@ -120,22 +99,13 @@ export async function registerApi(app: FastifyInstance, deps: ApiDependencies): 
 
   app.get<{ Params: { id: string } }>("/api/v1/file/:id", async (request, reply) => {
     const userId = await user(request, reply);
-    return fileView(await ownedFile(request.params.id, userId));
+    return fileView(await ownedFile(pathId(request), userId));
   });
 
   app.delete<{ Params: { id: string } }>("/api/v1/file/:id", async (request, reply) => {
     const userId = await user(request, reply);
-    const file = await ownedFile(request.params.id, userId);
-    const cancelled = await db.transition({
-      taskId: file.taskId,
-      from: ["pending", "in_progress"],
-      to: "cancelled",
-    });
-    if (cancelled) {
-      await queue.cancel(file.taskId);
-      await events.file(cancelled.file);
-      await events.task(cancelled.task);
-    }
+    const file = await ownedFile(pathId(request), userId);
+    await lifecycle.cancel(file.taskId);
     await db.deleteFile(file.id);
     if (file.storageKey) await storage.delete(file.storageKey);
     reply.code(204);
@@ -143,7 +113,7 @@ export async function registerApi(app: FastifyInstance, deps: ApiDependencies): 
 
   app.get<{ Params: { id: string } }>("/api/v1/project/:id", async (request, reply) => {
     const userId = await user(request, reply);
-    const project = await db.getProject(request.params.id);
+    const project = await db.getProject(pathId(request));
     if (!project || project.userId !== userId) throw notFound("project");
     const [files, tasks] = await Promise.all([
       db.listProjectFiles(project.id),
@@ -169,13 +139,9 @@ export async function registerApi(app: FastifyInstance, deps: ApiDependencies): 
 
   app.post<{ Params: { id: string } }>("/api/v1/task/:id/cancel", async (request, reply) => {
     const userId = await user(request, reply);
-    const task = await db.getTask(request.params.id);
+    const task = await db.getTask(pathId(request));
     if (!task || task.userId !== userId) throw notFound("task");
-    const cancelled = await db.transition({
-      taskId: task.id,
-      from: ["pending", "in_progress"],
-      to: "cancelled",
-    });
+    const cancelled = await lifecycle.cancel(task.id);
     if (!cancelled) {
       const now = await db.getTask(task.id);
       throw new HeraldError(
@@ -183,9 +149,6 @@ export async function registerApi(app: FastifyInstance, deps: ApiDependencies): 
         `the task has already ended (${now?.status ?? task.status}); there is nothing to cancel`,
       );
     }
-    await queue.cancel(task.id);
-    await events.file(cancelled.file);
-    await events.task(cancelled.task);
     return taskView(cancelled.task);
   });
 
@@ -263,6 +226,11 @@ export function parseInput<S extends z.ZodType>(schema: S, value: unknown): z.ou
   throw new HeraldError("invalid_request", message, {
     ...((field ?? unknownField) ? { field: field ?? unknownField } : {}),
   });
+}
+
+/** The `{id}` of a path, checked before any database sees it (a NUL there was a 500). */
+function pathId(request: FastifyRequest<{ Params: { id: string } }>): string {
+  return parseInput(z.object({ id: idSchema }), request.params).id;
 }
 
 function dimensions(resolution: string): [number, number] {

@@ -32,13 +32,32 @@ const STYLE_NAMES = STYLES.map((style) => style.name) as [string, ...string[]];
 const numberError = (issue: { code: string }) =>
   issue.code === "invalid_type" ? "must be a number" : undefined;
 
-const id = z
-  .string()
-  .min(1)
-  .max(128)
-  .regex(/^[A-Za-z0-9][A-Za-z0-9_-]*$/, "must be an id this API gave out");
+export const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/;
+export const idSchema = z
+  .string({ error: "must be a string" })
+  .regex(ID_PATTERN, "must be an id this API gave out");
+const id = idSchema;
+/**
+ * Text PostgreSQL (and PGlite) can store as it was sent: no NUL, which they refuse, and no lone
+ * UTF-16 surrogate, which would be stored as U+FFFD. Refused, not stripped: what is stored is
+ * what the user typed.
+ */
+function isStorableText(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const unit = text.charCodeAt(i);
+    if (unit === 0) return false;
+    if (unit >= 0xdc00 && unit <= 0xdfff) return false; // a low half with no high half before it
+    if (unit >= 0xd800 && unit <= 0xdbff) {
+      const next = text.charCodeAt(i + 1);
+      if (!(next >= 0xdc00 && next <= 0xdfff)) return false;
+      i++;
+    }
+  }
+  return true;
+}
 const prompt = z
   .string({ error: "must be a string" })
+  .refine(isStorableText, "must not contain NUL characters or unpaired UTF-16 surrogates")
   .transform((text) => text.trim())
   .pipe(z.string().min(1, "must not be empty").max(2000, "must be at most 2,000 characters"));
 const common = {

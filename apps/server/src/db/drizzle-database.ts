@@ -78,6 +78,22 @@ export function createDrizzleDatabase<H extends PgQueryResultHKT>(
     async createGeneration(generation: NewGeneration) {
       const { userId, projectId, file, taskId } = generation;
       return db.transaction(async (tx) => {
+        const cap = generation.maxUnfinishedTasks;
+        if (cap !== undefined) {
+          // The user's row locked: a concurrent generation of the same user waits here, then
+          // counts this one's task.
+          await tx.select({ id: users.id }).from(users).where(eq(users.id, userId)).for("update");
+          const [row] = await tx
+            .select({ count: sql<number>`count(*)::int` })
+            .from(tasks)
+            .where(and(eq(tasks.userId, userId), inArray(tasks.status, [...UNFINISHED])));
+          if ((row?.count ?? 0) >= cap) {
+            throw new HeraldError(
+              "too_many_tasks",
+              `at most ${cap} tasks may be queued or running per user: wait for one to end, or cancel one`,
+            );
+          }
+        }
         let project: Project | undefined;
         if (generation.createProject) {
           const [row] = await tx.insert(projects).values({ id: projectId, userId }).returning();
@@ -248,6 +264,27 @@ export function createDrizzleDatabase<H extends PgQueryResultHKT>(
             isNull(files.deletedAt),
           ),
         );
+    },
+
+    async storedBytes(userId) {
+      const [row] = await db
+        .select({ bytes: sql<string>`coalesce(sum(${files.sizeBytes}), 0)::text` })
+        .from(files)
+        .where(and(eq(files.userId, userId), isNull(files.deletedAt)));
+      return Number(row?.bytes ?? 0);
+    },
+
+    async deleteIdleUsers(createdBefore) {
+      const gone = await db
+        .delete(users)
+        .where(
+          and(
+            lt(users.createdAt, createdBefore),
+            sql`NOT EXISTS (SELECT 1 FROM ${projects} WHERE ${projects.userId} = ${users.id})`,
+          ),
+        )
+        .returning({ id: users.id });
+      return gone.length;
     },
 
     async listUnfinishedTasks() {

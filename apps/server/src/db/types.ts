@@ -74,6 +74,11 @@ export interface NewGeneration {
   createProject: boolean;
   file: Pick<FileRecord, "id" | "type" | "prompt" | "settings">;
   taskId: string;
+  /**
+   * Refuse (HeraldError `too_many_tasks`) if the user already has this many tasks pending or in
+   * progress; counted under a lock on the user, so concurrent requests cannot all slip past.
+   */
+  maxUnfinishedTasks?: number | undefined;
 }
 
 export interface FilePage {
@@ -137,6 +142,13 @@ export interface Database {
    * file that has ended, was deleted or does not exist.
    */
   setProgress(fileId: string, progress: number): Promise<void>;
+  /** Bytes of the user's stored files, deleted ones not counted (the storage quota). */
+  storedBytes(userId: string): Promise<number>;
+  /**
+   * Removes users made before `createdBefore` that own no project (sessions that never
+   * generated anything); answers how many.
+   */
+  deleteIdleUsers(createdBefore: Date): Promise<number>;
   /** Tasks left pending or in progress, oldest first (taken up again at start). */
   listUnfinishedTasks(): Promise<TaskRecord[]>;
   /** Removes a file record (its task stays, for the project's history); a no-op if gone. */

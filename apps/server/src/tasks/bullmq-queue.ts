@@ -8,6 +8,7 @@
  */
 import { Queue, Worker } from "bullmq";
 import { Redis } from "ioredis";
+import type { StopReason } from "./lifecycle.ts";
 import type { TaskHandler, TaskQueue } from "./queue.ts";
 
 const QUEUE_NAME = "herald-tasks";
@@ -19,6 +20,32 @@ const STALLED_CHECK_MS = 5_000;
  * stops a render within a second; one that does not answer is dead and publishes nothing more.
  */
 const STOP_ANSWER_MS = 5_000;
+
+/** BullMQ's highest priority number (the lowest priority); 0 would mean "before all of them". */
+const MAX_PRIORITY = 2 ** 21;
+
+/**
+ * `fairTag` (queue.ts) over Redis, atomic across servers. KEYS: the tag started last, the
+ * previous tag of each user, BullMQ's prioritized and active sets; ARGV: the user. With
+ * nothing waiting or running, the tags start again from 0.
+ */
+const NEXT_TAG = `
+if redis.call('ZCARD', KEYS[3]) == 0 and redis.call('LLEN', KEYS[4]) == 0 then
+  redis.call('DEL', KEYS[1], KEYS[2])
+end
+local started = tonumber(redis.call('GET', KEYS[1]) or '0')
+local previous = redis.call('HGET', KEYS[2], ARGV[1])
+local tag = started
+if previous then tag = math.max(started, tonumber(previous) + 1) end
+redis.call('HSET', KEYS[2], ARGV[1], tag)
+return tag
+`;
+/** KEYS: the tag started last; ARGV: the tag of the task starting. */
+const STARTED_TAG = `
+if tonumber(ARGV[1]) > tonumber(redis.call('GET', KEYS[1]) or '0') then
+  redis.call('SET', KEYS[1], ARGV[1])
+end
+`;
 
 /** Thrown by the processor when this server stops mid-task, so BullMQ hands the job on. */
 class HandedOver extends Error {
@@ -41,6 +68,8 @@ export async function createBullMqQueue(options: {
   const cancelPublisher = connect();
   const cancelSubscriber = connect();
   const cancelChannel = `${prefix}:cancel`;
+  const fairKeys = [`${prefix}:fair:started`, `${prefix}:fair:previous`];
+  const queueKey = `${prefix}:${QUEUE_NAME}`;
   const stoppedChannel = `${prefix}:stopped`;
   const running = new Map<string, { controller: AbortController; done: Promise<void> }>();
   /** Cancels waiting for the server running their task to answer that it has stopped. */
@@ -52,6 +81,8 @@ export async function createBullMqQueue(options: {
     QUEUE_NAME,
     async (job) => {
       const taskId = String((job.data as { taskId: string }).taskId);
+      const tag = (job.opts.priority ?? 1) - 1;
+      await queueConnection.eval(STARTED_TAG, 1, fairKeys[0] as string, tag);
       const controller = new AbortController();
       const done = options.handler(taskId, controller.signal);
       running.set(taskId, {
@@ -66,7 +97,7 @@ export async function createBullMqQueue(options: {
       } finally {
         running.delete(taskId);
       }
-      if (stopping && controller.signal.aborted && controller.signal.reason === "stopping") {
+      if (stopping && controller.signal.reason === ("stopping" satisfies StopReason)) {
         throw new HandedOver(`task ${taskId} is handed to another server: this one is stopping`);
       }
     },
@@ -93,7 +124,7 @@ export async function createBullMqQueue(options: {
     }
     const task = running.get(taskId);
     if (!task) return;
-    task.controller.abort("cancelled");
+    task.controller.abort("cancelled" satisfies StopReason);
     task.done
       .then(() => cancelPublisher.publish(stoppedChannel, taskId))
       .catch((error: unknown) => options.onError(taskId, error));
@@ -121,13 +152,25 @@ export async function createBullMqQueue(options: {
   }
 
   return {
-    async enqueue(taskId) {
+    async enqueue(taskId, userId) {
+      const tag = Number(
+        await queueConnection.eval(
+          NEXT_TAG,
+          4,
+          ...fairKeys,
+          `${queueKey}:prioritized`,
+          `${queueKey}:active`,
+          userId,
+        ),
+      );
       // The job id is the task id: a task queued twice (a restart, two servers) is one job.
       await queue.add(
         "render",
         { taskId },
         {
           jobId: taskId,
+          // Runs by priority, lowest first; ties in the order they came (fairTag, queue.ts).
+          priority: Math.min(tag + 1, MAX_PRIORITY),
           attempts: 100,
           backoff: { type: "fixed", delay: 0 },
           removeOnComplete: true,
@@ -146,7 +189,7 @@ export async function createBullMqQueue(options: {
       try {
         await cancelPublisher.publish(cancelChannel, taskId);
         if (local) {
-          local.controller.abort("cancelled");
+          local.controller.abort("cancelled" satisfies StopReason);
           await local.done;
         }
         await stopped?.promise;
@@ -156,7 +199,8 @@ export async function createBullMqQueue(options: {
     },
     async close() {
       stopping = true;
-      for (const { controller } of running.values()) controller.abort("stopping");
+      for (const { controller } of running.values())
+        controller.abort("stopping" satisfies StopReason);
       await worker.close();
       await queue.close();
       await Promise.all(

@@ -7,6 +7,7 @@ import type { Database, FileRecord, TaskRecord } from "../db/types.ts";
 import type { GenerationEvents } from "../events.ts";
 import type { RenderOptions, RenderOutput, RenderRequest } from "../render/index.ts";
 import type { FileStorage } from "../storage.ts";
+import type { TaskLifecycle } from "./lifecycle.ts";
 import type { TaskHandler } from "./queue.ts";
 
 /** Progress is stored and published at most this often (and always at the end). */
@@ -16,22 +17,17 @@ export interface RunnerDependencies {
   db: Database;
   storage: FileStorage;
   events: GenerationEvents;
+  lifecycle: TaskLifecycle;
   render: (request: RenderRequest, options: RenderOptions) => Promise<RenderOutput>;
   renderPace: number;
 }
 
 export function createTaskRunner(deps: RunnerDependencies): TaskHandler {
-  const { db, storage, events } = deps;
+  const { db, storage, lifecycle } = deps;
 
   return async (taskId, signal) => {
-    const started = await db.transition({
-      taskId,
-      from: ["pending", "in_progress"],
-      to: "in_progress",
-      countAttempt: true,
-    });
+    const started = await lifecycle.start(taskId);
     if (!started) return; // cancelled or ended before a worker got to it
-    await events.task(started.task);
     const { task, file } = started;
 
     let output: RenderOutput;
@@ -45,48 +41,24 @@ export function createTaskRunner(deps: RunnerDependencies): TaskHandler {
       await progress.flush();
     } catch (error) {
       await progress.flush();
-      if (signal.aborted) return; // cancelled (the API stored and told it) or shutting down (taken up at restart)
-      await fail(task, error);
+      if (signal.aborted) return; // cancelled (the lifecycle stored and told it) or shutting down (taken up at restart)
+      const message = error instanceof Error ? error.message : String(error);
+      await lifecycle.fail(taskId, `Render failed: ${message}`);
       return;
     }
 
     const key = `${file.id}.${output.extension}`;
     await storage.put(key, output.bytes);
-    const completed = await db.transition({
-      taskId,
-      from: ["in_progress"],
-      to: "completed",
-      file: {
-        progress: 1,
-        url: `/files/${key}`,
-        contentType: output.contentType,
-        storageKey: key,
-        sizeBytes: output.bytes.byteLength,
-        durationMs: output.durationMs,
-      },
+    const completed = await lifecycle.complete(taskId, {
+      url: `/files/${key}`,
+      contentType: output.contentType,
+      storageKey: key,
+      sizeBytes: output.bytes.byteLength,
+      durationMs: output.durationMs,
     });
-    if (!completed) {
-      // Cancelled while the output was being stored: the bytes belong to no file.
-      await storage.delete(key);
-      return;
-    }
-    await events.result(completed.task, completed.file);
-    await events.file(completed.file);
-    await events.task(completed.task);
+    // Cancelled while the output was being stored: the bytes belong to no file.
+    if (!completed) await storage.delete(key);
   };
-
-  async function fail(task: TaskRecord, error: unknown): Promise<void> {
-    const message = error instanceof Error ? error.message : String(error);
-    const failed = await db.transition({
-      taskId: task.id,
-      from: ["in_progress"],
-      to: "error",
-      error: `Render failed: ${message}`,
-    });
-    if (!failed) return;
-    await events.file(failed.file);
-    await events.task(failed.task);
-  }
 }
 
 /** Stores and publishes progress, at most every PROGRESS_INTERVAL_MS and never going down. */

@@ -520,6 +520,67 @@ export function describeDatabaseContract(name: string, open: () => Promise<Datab
       });
     });
 
+    describe("quotas", () => {
+      it("refuses a generation past maxUnfinishedTasks, even when they all arrive at once", async () => {
+        const userId = await newUser();
+        const ended = await started(userId);
+        await db.transition({ taskId: ended.task.id, from: ["in_progress"], to: "error" });
+        const attempts = await Promise.allSettled(
+          Array.from({ length: 6 }, () =>
+            db.createGeneration({
+              userId,
+              projectId: uniqueId("project"),
+              createProject: true,
+              file: { id: uniqueId("file"), type: "image", prompt: "x", settings: IMAGE_SETTINGS },
+              taskId: uniqueId("task"),
+              maxUnfinishedTasks: 2,
+            }),
+          ),
+        );
+        expect(attempts.filter((a) => a.status === "fulfilled")).toHaveLength(2);
+        for (const attempt of attempts.filter((a) => a.status === "rejected")) {
+          expect(attempt.reason).toMatchObject({ code: "too_many_tasks" });
+        }
+      });
+
+      it("counts the bytes of a user's stored files, deleted ones not", async () => {
+        const userId = await newUser();
+        await generate(userId);
+        const running = await started(userId);
+        const done = await started(userId);
+        await db.transition({
+          taskId: done.task.id,
+          from: ["in_progress"],
+          to: "completed",
+          file: { sizeBytes: 5_000_000_000, storageKey: "a.png" },
+        });
+        const deleted = await started(userId);
+        await db.transition({
+          taskId: deleted.task.id,
+          from: ["in_progress"],
+          to: "completed",
+          file: { sizeBytes: 7 },
+        });
+        await db.deleteFile(deleted.file.id);
+        expect(await db.storedBytes(userId)).toBe(5_000_000_000);
+        expect(await db.storedBytes(await newUser())).toBe(0);
+        expect(running.task.status).toBe("in_progress");
+      });
+
+      it("removes users older than the cutoff that own no project, and only those", async () => {
+        const idle = await newUser();
+        const working = await newUser();
+        await generate(working);
+        const removed = await db.deleteIdleUsers(new Date(Date.now() + 60_000));
+        expect(removed).toBeGreaterThanOrEqual(1);
+        expect(await db.getUser(idle)).toBeUndefined();
+        expect(await db.getUser(working)).toBeDefined();
+        const fresh = await newUser();
+        await db.deleteIdleUsers(new Date(Date.now() - 60_000));
+        expect(await db.getUser(fresh)).toBeDefined();
+      });
+    });
+
     describe("deleteFile", () => {
       it("removes the file from reads and lists, and keeps its task", async () => {
         const userId = await newUser();

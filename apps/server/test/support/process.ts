@@ -18,16 +18,26 @@ export interface ServerProcess {
 
 const started = new Set<ServerProcess>();
 
-/** Resolves once the server listens; `PORT` 0 unless given. */
-export function startServerProcess(env: Record<string, string>): Promise<ServerProcess> {
-  const child = spawn(
+/**
+ * Resolves once the server listens; `PORT` 0 unless given. `wrapper` runs it through another
+ * command (`["prlimit", "--nofile=256"]`).
+ */
+export function startServerProcess(
+  env: Record<string, string>,
+  wrapper: string[] = [],
+): Promise<ServerProcess> {
+  const command = [
+    ...wrapper,
     process.execPath,
-    ["--import", "tsx", "--conditions=@herald/source", SERVER_MAIN],
-    {
-      env: { ...process.env, PORT: "0", ...env },
-      stdio: ["ignore", "pipe", "pipe"],
-    },
-  );
+    "--import",
+    "tsx",
+    "--conditions=@herald/source",
+    SERVER_MAIN,
+  ];
+  const child = spawn(command[0] as string, command.slice(1), {
+    env: { ...process.env, PORT: "0", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let output = "";
   child.stdout?.on("data", (chunk: Buffer) => {
     output += chunk.toString();

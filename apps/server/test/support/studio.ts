@@ -4,6 +4,7 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type App, createApp } from "../../src/app.ts";
+import { readConfig } from "../../src/config.ts";
 
 export interface TestStudio {
   url: string;
@@ -17,6 +18,8 @@ export async function startStudio(
 ): Promise<TestStudio> {
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), "herald-studio-")));
   const app = await createApp({
+    // The defaults of every setting `npm start` reads, then this test's own.
+    ...readConfig({}),
     port: 0,
     host: "127.0.0.1",
     dataDir,
@@ -25,6 +28,8 @@ export async function startStudio(
     jwtSecret: undefined,
     workers: options.workers ?? 2,
     renderPace: options.renderPace ?? 0,
+    // Tests make many users from one address; the limit has a test of its own.
+    sessionsPerMinute: 0,
   });
   await app.fastify.listen({ port: 0, host: "127.0.0.1" });
   await app.resumeUnfinished();

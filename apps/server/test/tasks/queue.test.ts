@@ -51,7 +51,7 @@ describe("in-process queue", () => {
   it("resolves a cancel only after the running task has stopped", async () => {
     const log: Log = [];
     const { queue, firstStart } = inProcess(log);
-    await queue.enqueue("t1");
+    await queue.enqueue("t1", "user");
     await firstStart;
     await queue.cancel("t1");
     log.push("cancel resolved");
@@ -61,8 +61,8 @@ describe("in-process queue", () => {
   it("never runs a task cancelled while it waits", async () => {
     const log: Log = [];
     const { queue, firstStart } = inProcess(log);
-    await queue.enqueue("first");
-    await queue.enqueue("second");
+    await queue.enqueue("first", "user");
+    await queue.enqueue("second", "user");
     await firstStart;
     await queue.cancel("second");
     await queue.close();
@@ -106,7 +106,7 @@ describe("BullMQ queue on two servers", () => {
   it("resolves a cancel sent from the other server only after the task has stopped there", async () => {
     const log: Log = [];
     const servers = await twoServers(log);
-    await servers.of("a").enqueue("t1");
+    await servers.of("a").enqueue("t1", "user");
     const runner = await servers.runner;
     const other = runner === "a" ? "b" : "a";
     await servers.of(other).cancel("t1");
@@ -121,7 +121,7 @@ describe("BullMQ queue on two servers", () => {
   it("resolves a cancel sent from the server running the task after it has stopped", async () => {
     const log: Log = [];
     const servers = await twoServers(log);
-    await servers.of("a").enqueue("t2");
+    await servers.of("a").enqueue("t2", "user");
     const runner = await servers.runner;
     await servers.of(runner).cancel("t2");
     log.push("cancel resolved");

@@ -1,0 +1,215 @@
+/**
+ * What a browser does with every event it receives, for every transport of the bench: the one
+ * parser module the load generator (`bench/client.ts`) uses, so that no system is measured with
+ * a client that skips work another system's client does.
+ *
+ * - SSE: the WHATWG event-stream rules (HTML, "Server-sent events", "Parsing an event stream"):
+ *   UTF-8 decoded with a streaming `TextDecoder` (a sequence cut between two reads is held, a
+ *   leading BOM dropped), lines ended by CRLF, LF or CR (a CRLF cut between two reads is one line
+ *   end), `data:` lines joined with LF, `id:` (ignored when it holds NUL), `event:`, `retry:`
+ *   (ASCII digits only), comments, and an event dispatched at a blank line only when it has data.
+ * - WebSocket and Socket.IO: the message's bytes decoded as UTF-8 (what `message.data` of a text
+ *   frame, or `TextDecoder` on a binary one, costs a browser).
+ * - Then, for all: `JSON.parse`, and the checks a page makes before it trusts an event
+ *   (`checkMessage`).
+ */
+
+export interface SseHandlers {
+  /** A dispatched event: its type (`message` unless `event:` said otherwise), data, last id. */
+  onEvent(type: string, data: string, lastEventId: string): void;
+  /** A comment line, without its colon (and without one space after it). */
+  onComment?(text: string): void;
+  /** A valid `retry:` field, in ms. */
+  onRetry?(ms: number): void;
+}
+
+const LF = 10;
+const CR = 13;
+const COLON = 58;
+const SPACE = 32;
+
+export class SseParser {
+  private readonly decoder = new TextDecoder("utf-8");
+  /** The text of a line not ended yet. */
+  private partial = "";
+  /** The last read ended with CR: an LF opening the next read ends no second line. */
+  private afterCr = false;
+  private data = "";
+  private hasData = false;
+  private eventType = "";
+  /** The stream's last event id, kept across events as EventSource keeps it. */
+  lastEventId = "";
+
+  constructor(private readonly handlers: SseHandlers) {}
+
+  /** Bytes of the response body, as they arrived (any cut, anywhere). */
+  push(bytes: Uint8Array): void {
+    const text = this.decoder.decode(bytes, { stream: true });
+    if (text.length > 0) this.feed(text);
+  }
+
+  private feed(text: string): void {
+    const input = this.partial.length > 0 ? this.partial + text : text;
+    this.partial = "";
+    let start = 0;
+    if (this.afterCr) {
+      this.afterCr = false;
+      if (input.charCodeAt(0) === LF) start = 1;
+    }
+    const length = input.length;
+    for (let at = start; at < length; at++) {
+      const code = input.charCodeAt(at);
+      if (code !== LF && code !== CR) continue;
+      this.line(input, start, at);
+      if (code === CR) {
+        if (at + 1 === length) this.afterCr = true;
+        else if (input.charCodeAt(at + 1) === LF) at++;
+      }
+      start = at + 1;
+    }
+    if (start < length) this.partial = input.slice(start);
+  }
+
+  private line(input: string, start: number, end: number): void {
+    if (start === end) {
+      this.dispatch();
+      return;
+    }
+    if (input.charCodeAt(start) === COLON) {
+      const from = input.charCodeAt(start + 1) === SPACE && start + 1 < end ? start + 2 : start + 1;
+      this.handlers.onComment?.(input.slice(from, end));
+      return;
+    }
+    let colon = input.indexOf(":", start);
+    if (colon > end) colon = -1;
+    const field = input.slice(start, colon < 0 ? end : colon);
+    let value = "";
+    if (colon >= 0) {
+      const from = input.charCodeAt(colon + 1) === SPACE && colon + 1 < end ? colon + 2 : colon + 1;
+      value = input.slice(from, end);
+    }
+    switch (field) {
+      case "data":
+        this.data = this.hasData ? `${this.data}\n${value}` : value;
+        this.hasData = true;
+        break;
+      case "id":
+        if (!value.includes("\0")) this.lastEventId = value;
+        break;
+      case "event":
+        this.eventType = value;
+        break;
+      case "retry":
+        if (/^[0-9]+$/.test(value)) this.handlers.onRetry?.(Number(value));
+        break;
+      // Any other field is ignored, as EventSource ignores it.
+    }
+  }
+
+  private dispatch(): void {
+    if (!this.hasData) {
+      this.eventType = "";
+      return;
+    }
+    const type = this.eventType || "message";
+    const data = this.data;
+    this.data = "";
+    this.hasData = false;
+    this.eventType = "";
+    this.handlers.onEvent(type, data, this.lastEventId);
+  }
+}
+
+/** An event as every system of the bench sends it (see `lib/shared.ts`, `progressMessage`). */
+export interface BenchEvent {
+  type: string;
+  channel: string;
+  /** Publish time, ms since the epoch (Herald's envelope; the peers add the same). */
+  ts: number;
+  /** Publish time on the machine's monotonic clock, µs (`nowUs()` in the publisher). */
+  sentUs: number;
+  /** The event's number on its channel, from 1. */
+  n: number;
+}
+
+/** The earliest `ts` taken as a time (2020-01-01): a smaller number is not one in ms. */
+const EARLIEST_TS = 1_577_836_800_000;
+
+/**
+ * The checks a page makes before it uses an event: an object with a `type`, the `channel` it
+ * subscribed to, and a publish time. Returns the event, or what is wrong with it.
+ */
+export function checkMessage(value: unknown, channels: ReadonlySet<string>): BenchEvent | string {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return "not an object";
+  const message = value as Record<string, unknown>;
+  if (typeof message.type !== "string" || message.type.length === 0) return "no type";
+  if (typeof message.channel !== "string" || !channels.has(message.channel))
+    return "a channel not subscribed to";
+  if (typeof message.ts !== "number" || !(message.ts >= EARLIEST_TS)) return "no ts";
+  if (typeof message.sentUs !== "number" || !Number.isFinite(message.sentUs)) return "no sentUs";
+  if (typeof message.n !== "number" || !Number.isInteger(message.n)) return "no n";
+  return message as unknown as BenchEvent;
+}
+
+export interface MessageSink {
+  event(event: BenchEvent): void;
+  invalid(problem: string): void;
+}
+
+/**
+ * A message's JSON text: one event, or an array of events (the peers that batch a turn's events
+ * into one message). Every event is checked before `sink.event` sees it.
+ */
+export function readJson(text: string, channels: ReadonlySet<string>, sink: MessageSink): void {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    sink.invalid(`not JSON (${(error as Error).message})`);
+    return;
+  }
+  if (Array.isArray(value)) {
+    for (const item of value) deliver(checkMessage(item, channels), sink);
+  } else {
+    deliver(checkMessage(value, channels), sink);
+  }
+}
+
+function deliver(result: BenchEvent | string, sink: MessageSink): void {
+  if (typeof result === "string") sink.invalid(result);
+  else sink.event(result);
+}
+
+const utf8 = new TextDecoder("utf-8");
+
+/** A WebSocket message (text or binary frame): decoded as UTF-8, then `readJson`. */
+export function readWebSocketMessage(
+  payload: Uint8Array,
+  channels: ReadonlySet<string>,
+  sink: MessageSink,
+): void {
+  readJson(utf8.decode(payload), channels, sink);
+}
+
+/**
+ * A Socket.IO event packet's text after its `42` prefix: `["message", <event>]`, as
+ * socket.io-client decodes it (UTF-8, `JSON.parse`), then the event's checks.
+ */
+export function readSocketIoEvent(
+  payload: Uint8Array,
+  channels: ReadonlySet<string>,
+  sink: MessageSink,
+): void {
+  let value: unknown;
+  try {
+    value = JSON.parse(utf8.decode(payload));
+  } catch (error) {
+    sink.invalid(`not JSON (${(error as Error).message})`);
+    return;
+  }
+  if (!Array.isArray(value) || value[0] !== "message") {
+    sink.invalid("not a Socket.IO message event");
+    return;
+  }
+  deliver(checkMessage(value[1], channels), sink);
+}

@@ -1,0 +1,190 @@
+/**
+ * Live events to the streams of their channel (PROTOCOL.md section 2). An event is looked up by
+ * its one channel, so nothing per event grows with the number of channels. Live events are not
+ * written as they come: each channel queues the frames of the current event-loop turn, and one
+ * microtask later every stream gets them joined in one buffer and one write, shared by all the
+ * streams of the channel. A turn's many events then cost each subscriber one write and one
+ * syscall instead of one per event, and nothing is allocated per subscriber
+ * (docs/BENCHMARKS.md, "the hot path").
+ */
+import type { FrameCache } from "./frame-cache.ts";
+import type { HubStream } from "./hub-stream.ts";
+import type { HubMetrics } from "./metrics.ts";
+import type { StoredEvent } from "./store.ts";
+
+/** Live events held per stream while it replays history; past this, history is read again. */
+const MAX_PENDING = 10_000;
+
+/** One channel's subscribers, and the live events of this turn not yet written to them. */
+export interface ChannelState {
+  readonly name: string;
+  /** Streams past their replay: written to once per turn, by `flush`. */
+  readonly live: Set<HubStream>;
+  /** Streams still reading history: they hold live events in their `pending` meanwhile. */
+  readonly catchingUp: Set<HubStream>;
+  /** This turn's events and their frames, in seq order, until `flush` takes them. */
+  events: StoredEvent[];
+  frames: Buffer[];
+  /** What the running flush took (the arrays swap, so no turn allocates new ones). */
+  flushEvents: StoredEvent[];
+  flushFrames: Buffer[];
+  /** Those frames joined, once per flush, for every stream of the channel. */
+  joined: Buffer | undefined;
+  /** Waiting in the flush queue. */
+  queued: boolean;
+  /** The last flush that took events of this channel. */
+  flushed: number;
+  /** Whether that flush wrote any of its events (a count, exact but for merged writes). */
+  written: number;
+}
+
+export class FanOut {
+  private readonly byChannel = new Map<string, ChannelState>();
+  /** Channels with events queued this turn, in the order their first event came. */
+  private queue: ChannelState[] = [];
+  private spare: ChannelState[] = [];
+  private flushScheduled = false;
+  private flushes = 0;
+  /** Multi-channel streams met in the current flush, written after the single-channel ones. */
+  private readonly multiChannel: HubStream[] = [];
+  /** The highest seq the store has announced: a stream opened now starts live after it. */
+  announcedSeq = 0;
+
+  constructor(
+    private readonly frames: FrameCache,
+    private readonly metrics: HubMetrics,
+    private readonly now: () => number,
+  ) {}
+
+  /** The state of a channel, made for its first subscriber. */
+  channel(name: string): ChannelState {
+    let state = this.byChannel.get(name);
+    if (!state) {
+      state = {
+        name,
+        live: new Set(),
+        catchingUp: new Set(),
+        events: [],
+        frames: [],
+        flushEvents: [],
+        flushFrames: [],
+        joined: undefined,
+        queued: false,
+        flushed: 0,
+        written: 0,
+      };
+      this.byChannel.set(name, state);
+    }
+    return state;
+  }
+
+  /** Takes a stream off its channels, and forgets the channels nobody subscribes to any more. */
+  unsubscribe(stream: HubStream): void {
+    for (const state of stream.states) {
+      state.live.delete(stream);
+      state.catchingUp.delete(stream);
+      if (state.live.size === 0 && state.catchingUp.size === 0) this.byChannel.delete(state.name);
+    }
+  }
+
+  /** An event the store announced: held for the streams catching up, queued for the live ones. */
+  announce(event: StoredEvent): void {
+    if (event.seq > this.announcedSeq) this.announcedSeq = event.seq;
+    const channel = this.byChannel.get(event.channel);
+    if (!channel) return;
+    for (const stream of channel.catchingUp) {
+      const pending = stream.pending as StoredEvent[];
+      if (pending.length < MAX_PENDING) pending.push(event);
+      else stream.pendingOverflowed = true;
+    }
+    if (channel.live.size === 0) return;
+    channel.events.push(event);
+    channel.frames.push(this.frames.frameOf(event));
+    if (!channel.queued) {
+      channel.queued = true;
+      this.queue.push(channel);
+      if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        queueMicrotask(this.flush);
+      }
+    }
+  }
+
+  /**
+   * Writes the turn's live events: per channel, its frames joined once and written once to
+   * each stream. A stream on several channels with events in the same turn gets them merged in
+   * seq order, so its last id always covers everything before it.
+   */
+  private readonly flush = (): void => {
+    this.flushScheduled = false;
+    const channels = this.queue;
+    this.queue = this.spare;
+    this.spare = channels;
+    const turn = ++this.flushes;
+    const multiChannel = this.multiChannel;
+    let delivered = 0;
+    for (const channel of channels) {
+      // Taken before anything is written: an event announced meanwhile waits for the next flush.
+      const events = channel.events;
+      const frames = channel.frames;
+      channel.events = channel.flushEvents;
+      channel.frames = channel.flushFrames;
+      channel.flushEvents = events;
+      channel.flushFrames = frames;
+      channel.queued = false;
+      channel.flushed = turn;
+      channel.written = 0;
+      if (channel.live.size === 0) continue;
+      const joined = frames.length === 1 ? (frames[0] as Buffer) : Buffer.concat(frames);
+      channel.joined = joined;
+      let written = 0;
+      for (const stream of channel.live) {
+        if (stream.states.length === 1) {
+          written += stream.send(events, frames, joined);
+        } else if (stream.flush !== turn) {
+          stream.flush = turn;
+          stream.flushChannel = channel;
+          multiChannel.push(stream);
+        } else {
+          stream.flushChannel = undefined;
+        }
+      }
+      channel.written = written;
+      delivered += written;
+    }
+    for (const stream of multiChannel) {
+      const only = stream.flushChannel;
+      if (only) {
+        const written = stream.send(only.flushEvents, only.flushFrames, only.joined);
+        only.written += written;
+        delivered += written;
+      } else {
+        const written = stream.send(mergedEvents(stream, turn), undefined, undefined);
+        for (const state of stream.states) if (state.flushed === turn) state.written += written;
+        delivered += written;
+      }
+    }
+    multiChannel.length = 0;
+    const at = this.now();
+    for (const channel of channels) {
+      if (channel.written > 0) {
+        for (const event of channel.flushEvents) {
+          this.metrics.publishToWrite.observe(Math.max(0, at - event.ts) / 1000);
+        }
+      }
+      channel.written = 0;
+      channel.flushEvents.length = 0;
+      channel.flushFrames.length = 0;
+      channel.joined = undefined;
+    }
+    channels.length = 0;
+    if (delivered > 0) this.metrics.delivered.inc(delivered);
+  };
+}
+
+/** This flush's events of every channel of `stream`, in seq order. */
+function mergedEvents(stream: HubStream, turn: number): StoredEvent[] {
+  const merged: StoredEvent[] = [];
+  for (const state of stream.states) if (state.flushed === turn) merged.push(...state.flushEvents);
+  return merged.sort((a, b) => a.seq - b.seq);
+}

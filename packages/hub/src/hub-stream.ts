@@ -1,0 +1,41 @@
+/** One open stream of a hub: its outbound queue, its channels, and where it is in catching up. */
+import type { ChannelState } from "./fan-out.ts";
+import type { OpenStream, StreamSink } from "./hub.ts";
+import { type OutboundContext, OutboundQueue } from "./outbound-queue.ts";
+import type { StoredEvent } from "./store.ts";
+
+export interface StreamHost extends OutboundContext {
+  /** Unregisters a stream whose connection ended. */
+  release(stream: HubStream): void;
+}
+
+export class HubStream extends OutboundQueue implements OpenStream {
+  declare protected readonly context: StreamHost;
+  readonly subject: string;
+  /** The state of each of its channels, kept alive by this stream's subscription. */
+  readonly states: ChannelState[] = [];
+  /** Live events that arrive while history is being read; `undefined` once live. */
+  pending: StoredEvent[] | undefined = [];
+  /** Live events were dropped from `pending`: read history again before going live. */
+  pendingOverflowed = false;
+  /** The flush that last met this stream (multi-channel streams only). */
+  flush = 0;
+  /** The one channel with events for it in that flush; `undefined` where several had. */
+  flushChannel: ChannelState | undefined = undefined;
+  /** When it opened (`performance.now()`), for `maxStreamAgeMs`. */
+  readonly openedAt = performance.now();
+
+  constructor(sink: StreamSink, host: StreamHost, subject: string) {
+    super(sink, host);
+    this.subject = subject;
+  }
+
+  /** Its channels, made from `states` (read only to replay and to close). */
+  get channels(): string[] {
+    return this.states.map((state) => state.name);
+  }
+
+  close(): void {
+    this.context.release(this);
+  }
+}

@@ -1,0 +1,91 @@
+/**
+ * How many streams a process holds, and one client address: checked by the Node adapters right
+ * before a stream's head is written, so that past the caps a stream request is refused with a
+ * JSON error (503 with Retry-After for the process, 429 `too_many_connections` for an address)
+ * while the process keeps file descriptors for `/healthz`, `/readyz` and its API.
+ */
+import { readFileSync } from "node:fs";
+import { HeraldError } from "@herald/protocol";
+
+export interface StreamCaps {
+  /**
+   * Streams this process holds open at once, over every adapter of one hub. Default: derived
+   * from the open-file limit (`defaultMaxOpenStreams`).
+   */
+  maxOpenStreams?: number;
+  /** Streams one client address may hold open at once in this process (default 500). */
+  maxStreamsPerAddress?: number;
+}
+
+/** Seconds a client refused for the process's cap is told to wait before trying again. */
+export const RETRY_AFTER_S = 5;
+
+/**
+ * Three quarters of the process's soft open-file limit, less 64 for the stores, logs and API
+ * connections: past it, accepting more streams would leave `/healthz` without a descriptor.
+ * 10,000 where the limit cannot be read (not Linux).
+ */
+export function defaultMaxOpenStreams(limitsFile = "/proc/self/limits"): number {
+  const limit = openFileLimit(limitsFile);
+  if (limit === undefined) return 10_000;
+  return Math.max(1, Math.floor(limit * 0.75) - 64);
+}
+
+/** The soft "Max open files" of this process, from /proc; `undefined` where unknown. */
+export function openFileLimit(limitsFile = "/proc/self/limits"): number | undefined {
+  let text: string;
+  try {
+    text = readFileSync(limitsFile, "latin1");
+  } catch {
+    return undefined; // not Linux: the caller uses its fallback
+  }
+  const soft = /^Max open files\s+(\d+|unlimited)/m.exec(text)?.[1];
+  return soft === undefined || soft === "unlimited" ? undefined : Number(soft);
+}
+
+export interface StreamAdmission {
+  /**
+   * Counts a stream from `address` in, or throws the refusal (`unavailable` with
+   * `retryAfterS`, or `too_many_connections`). Call the returned function when it closes.
+   */
+  admit(address: string): () => void;
+}
+
+export class CapacityError extends HeraldError {
+  readonly retryAfterS = RETRY_AFTER_S;
+}
+
+export function createStreamAdmission(caps: StreamCaps = {}): StreamAdmission {
+  const maxOpen = caps.maxOpenStreams ?? defaultMaxOpenStreams();
+  const maxPerAddress = caps.maxStreamsPerAddress ?? 500;
+  const byAddress = new Map<string, number>();
+  let open = 0;
+  return {
+    admit(address) {
+      if (open >= maxOpen) {
+        throw new CapacityError(
+          "unavailable",
+          `this server holds the most event streams it can (${maxOpen}): retry in ${RETRY_AFTER_S} s, or on another server`,
+        );
+      }
+      const held = byAddress.get(address) ?? 0;
+      if (held >= maxPerAddress) {
+        throw new HeraldError(
+          "too_many_connections",
+          `at most ${maxPerAddress} streams may be open from one address: close unused ones, or put more channels on one stream`,
+        );
+      }
+      open++;
+      byAddress.set(address, held + 1);
+      let released = false;
+      return () => {
+        if (released) return;
+        released = true;
+        open--;
+        const left = (byAddress.get(address) ?? 1) - 1;
+        if (left > 0) byAddress.set(address, left);
+        else byAddress.delete(address);
+      };
+    },
+  };
+}
