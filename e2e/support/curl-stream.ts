@@ -94,13 +94,16 @@ export function openCurlStream(url: string, headers: Record<string, string> = {}
 
   function readBlock(block: string, arrivedAt: number): void {
     let id: string | undefined;
+    let named = false;
     const data: string[] = [];
     for (const line of block.split("\n")) {
       if (line.startsWith(":")) stream.comments.push(line.slice(1).trim());
+      // The opening cursor and the planned end: control events, not messages.
+      else if (line.startsWith("event:")) named = true;
       else if (line.startsWith("id:")) id = line.slice(3).trim();
       else if (line.startsWith("data:")) data.push(line.slice(5).trimStart());
     }
-    if (data.length > 0) {
+    if (data.length > 0 && !named) {
       stream.events.push({ id, message: JSON.parse(data.join("\n")), arrivedAt });
     }
   }

@@ -12,6 +12,7 @@
  * change of connection state.
  */
 import {
+  CURSOR_EVENT,
   type Cursor,
   DEFAULT_CHANNEL_KINDS,
   type Message,
@@ -406,6 +407,14 @@ export function createStreamClient(
     // the EventSource wait out its retry delay or count the end as a failure.
     source.addEventListener?.(PLANNED_END_EVENT, () => {
       if (stream === current) open(true);
+    });
+    // A stream that starts live gets its cursor at once: a reopen (a channel added) or a drop
+    // before the first message then resumes from it rather than missing what came meanwhile.
+    source.addEventListener?.(CURSOR_EVENT, (event) => {
+      const position = parseCursor(event.lastEventId);
+      if (stream !== current || cursor || !position) return;
+      cursor = position;
+      store.update({ lastEventId: event.lastEventId });
     });
   }
 

@@ -5,6 +5,7 @@
  */
 import {
   type Cursor,
+  encodeCursorEvent,
   encodeEventFrame,
   formatCursor,
   parseCursor,
@@ -21,6 +22,12 @@ export interface CatchUpContext {
   readonly now: () => number;
   /** The highest seq the store has announced (where a stream opened with no id starts). */
   announcedSeq(): number;
+  /**
+   * Whether `announcedSeq` is the store's head: known once the store has told its head or
+   * announced an event. Until then a stream that starts live gets no opening cursor, since one
+   * behind the head would replay old events on a resume.
+   */
+  headKnown(): boolean;
   /** Moves a stream from catching up to live on its channels. */
   goLive(stream: HubStream): void;
 }
@@ -72,6 +79,10 @@ export async function catchUp(
     // Live from now: what the store announced before this stream opened is not its business,
     // even where it is still queued for this turn's flush.
     stream.lastSeq = context.announcedSeq();
+    if (context.headKnown()) {
+      const id = formatCursor({ epoch: store.epoch, seq: stream.lastSeq });
+      stream.write(Buffer.from(encodeCursorEvent(id)));
+    }
   }
   const pending = stream.pending ?? [];
   stream.pending = undefined;

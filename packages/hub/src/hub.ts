@@ -186,11 +186,28 @@ export function createHub(options: HubOptions): Hub {
     release: closeStream,
   };
 
+  let headKnown = false;
+  store.head().then(
+    (head) => {
+      if (head > fanOut.announcedSeq) fanOut.announcedSeq = head;
+      headKnown = true;
+    },
+    (cause: unknown) =>
+      onError(
+        new HeraldError(
+          "unavailable",
+          "the event store did not tell its head: streams that start live get their opening cursor once it announces an event",
+          { cause },
+        ),
+      ),
+  );
+
   const catchUpContext = {
     store,
     metrics,
     now,
     announcedSeq: () => fanOut.announcedSeq,
+    headKnown: () => headKnown,
     goLive(stream: HubStream) {
       for (const state of stream.states) {
         state.catchingUp.delete(stream);
@@ -200,7 +217,11 @@ export function createHub(options: HubOptions): Hub {
   };
 
   const stopListening = store.onEvent(
-    (event) => fanOut.announce(event),
+    (event) => {
+      // Seqs are announced in order: the latest one announced is the head.
+      headKnown = true;
+      fanOut.announce(event);
+    },
     () => {
       // Events went by that this server's streams never got. Each client resumes from its last
       // id when its stream ends, and catches up from the channels' history, or is told what

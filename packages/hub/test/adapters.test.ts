@@ -133,7 +133,10 @@ function readFetchStream(response: Response): Reader {
           else if (line.startsWith("id: ")) id = line.slice(4);
           else if (line.startsWith("data: ")) data.push(line.slice(6));
         }
-        if (data.length > 0) events.push({ id, event: undefined, data: data.join("\n") });
+        // The opening cursor (PROTOCOL.md section 3) is not a message.
+        const opening = block.startsWith("event: cursor\n");
+        if (data.length > 0 && !opening)
+          events.push({ id, event: undefined, data: data.join("\n") });
       }
       notify();
     }

@@ -32,14 +32,18 @@ function stream(path: string, headers: Record<string, string> = {}): Promise<Raw
 }
 
 describe("a stream", () => {
-  it("answers with the SSE headers and sends retry and a comment at once", async () => {
+  it("answers with the SSE headers and sends retry, a comment and the opening cursor at once", async () => {
     const raw = await stream("/api/v1/events/project.p1");
     await raw.until((s) => s.comments.includes("ok"), "the opening comment");
     expect(raw.status).toBe(200);
     expect(raw.headers["content-type"]).toBe("text/event-stream; charset=utf-8");
     expect(raw.headers["cache-control"]).toBe("no-cache, no-transform");
     expect(raw.headers["x-accel-buffering"]).toBe("no");
-    expect(raw.text).toBe("retry: 2000\n\n: ok\n\n");
+    // Then the cursor of a stream that starts live (PROTOCOL.md section 3).
+    await raw.until((s) => s.cursors.length === 1, "the opening cursor");
+    expect(raw.text).toBe(
+      `retry: 2000\n\n: ok\n\nevent: cursor\nid: ${raw.cursors[0]}\ndata: {}\n\n`,
+    );
     raw.close();
   });
 

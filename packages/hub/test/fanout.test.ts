@@ -35,7 +35,9 @@ function sink(): TestSink {
     },
     ids() {
       const text = chunks.map((chunk) => Buffer.from(chunk).toString()).join("");
-      return [...text.matchAll(/^id: (.+)$/gm)].map((match) => match[1] as string);
+      // The messages' ids, not the opening cursor's (PROTOCOL.md section 3).
+      const messages = text.split("\n\n").filter((block) => !block.startsWith("event: cursor\n"));
+      return [...messages.join("\n\n").matchAll(/^id: (.+)$/gm)].map((match) => match[1] as string);
     },
   };
   return made;

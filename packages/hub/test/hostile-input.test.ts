@@ -592,6 +592,8 @@ function rawRequest(request: Buffer): Promise<RawAnswer> {
 function eventsIn(body: string): RawEvent[] {
   const events: RawEvent[] = [];
   for (const block of body.split("\n\n").slice(0, -1)) {
+    // The opening cursor (PROTOCOL.md section 3) is not a message.
+    if (block.startsWith("event: cursor\n")) continue;
     let id: string | undefined;
     const data: string[] = [];
     for (const line of block.split("\n")) {

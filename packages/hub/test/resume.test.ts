@@ -162,6 +162,40 @@ describe("resume", () => {
     ]);
     raw.close();
   });
+
+  it("gives a stream that starts live its cursor at once, and a resume from it misses nothing", async () => {
+    const hub = await start();
+    const before = await hub.hub.publish("file.f", progress(1));
+    const raw = await open(hub, "/api/v1/events?channel=file.f&channel=user.u");
+    await raw.until((s) => s.cursors.length === 1, "the opening cursor");
+    // Where the stream starts: after what was published before it.
+    expect(raw.cursors[0]).toBe(before);
+    raw.close();
+    // Published while no stream was open, before the client had received any message.
+    const missed = [
+      await hub.hub.publish("user.u", progress(2)),
+      await hub.hub.publish("file.f", progress(3)),
+    ];
+    const resumed = await open(hub, "/api/v1/events?channel=file.f&channel=user.u", {
+      "last-event-id": raw.cursors[0] as string,
+    });
+    await resumed.until((s) => s.events.length === 2, "the two missed events");
+    expect(resumed.events.map((event) => event.id)).toEqual(missed);
+    expect(resumed.cursors).toEqual([]);
+    resumed.close();
+  });
+
+  it("gives an empty hub's first stream a cursor from which a resume gets the first event", async () => {
+    const hub = await start();
+    const raw = await open(hub, "/api/v1/events/file.f");
+    await raw.until((s) => s.cursors.length === 1, "the opening cursor");
+    raw.close();
+    const first = await hub.hub.publish("file.f", progress(1));
+    const resumed = await open(hub, `/api/v1/events/file.f?lastEventId=${raw.cursors[0]}`);
+    await resumed.until((s) => s.events.length === 1, "the first event");
+    expect(resumed.events[0]?.id).toBe(first);
+    resumed.close();
+  });
 });
 
 describe("stream_reset", () => {

@@ -49,3 +49,18 @@ export const PLANNED_END_EVENT = "end";
 export function encodePlannedEnd(retryMs: number, reason: string): string {
   return `${encodeRetry(retryMs)}event: ${PLANNED_END_EVENT}\ndata: ${JSON.stringify({ reason })}\n\n`;
 }
+
+/**
+ * The name of the event that gives a stream opened with no id (live from now) its cursor at
+ * once, before any message: a client that reopens its stream (to add a channel, say) or loses
+ * it before the first message then resumes from there instead of starting live again and
+ * missing what was published meanwhile. Named, so that `onmessage` never sees it; its `id`
+ * makes the browser's own reconnects resume from there too.
+ */
+export const CURSOR_EVENT = "cursor";
+
+/** The opening cursor of a stream that starts live (see `CURSOR_EVENT`). */
+export function encodeCursorEvent(id: string): string {
+  assertFieldValue("id", id);
+  return `event: ${CURSOR_EVENT}\nid: ${id}\ndata: {}\n\n`;
+}

@@ -15,7 +15,10 @@ export interface RawStream {
   headers: IncomingMessage["headers"];
   /** Everything received, as text. */
   readonly text: string;
+  /** The events, but for the opening cursor event (`cursors`). */
   readonly events: RawEvent[];
+  /** The ids of the opening `cursor` events (PROTOCOL.md section 3): not messages. */
+  readonly cursors: string[];
   readonly comments: string[];
   readonly retries: number[];
   /** Resolves once `predicate` holds for what has been received (checked on every chunk). */
@@ -53,6 +56,7 @@ export function openRawStream(
             return text;
           },
           events: [],
+          cursors: [],
           comments: [],
           retries: [],
           until(predicate, what = "a condition") {
@@ -83,7 +87,8 @@ export function openRawStream(
             const line = buffer.slice(0, match.index);
             buffer = buffer.slice(match.index + match[0].length);
             if (line === "") {
-              if (data.length > 0)
+              if (data.length > 0 && eventName === "cursor") stream.cursors.push(id ?? "");
+              else if (data.length > 0)
                 stream.events.push({ id, event: eventName, data: data.join("\n") });
               data = [];
               eventName = undefined;

@@ -88,7 +88,9 @@ function openReader(port: number, token: string, slow: boolean): Promise<ReaderR
         body = body.slice(end + 2);
         const id = /^id: (.*)$/m.exec(frame)?.[1];
         const data = /^data: (.*)$/m.exec(frame)?.[1];
-        if (id !== undefined && data !== undefined) {
+        // The opening cursor (PROTOCOL.md section 3) is not a message.
+        const opening = frame.startsWith("event: cursor\n");
+        if (id !== undefined && data !== undefined && !opening) {
           const message = JSON.parse(data) as { type: string; object?: Record<string, unknown> };
           const { taskId, progress, n } = message.object ?? {};
           report.events.push({
