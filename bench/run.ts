@@ -1071,14 +1071,7 @@ function table(): string {
       "",
       `SMOKE RUN: --subscribers ${subscribersOverride} replaced every scenario's subscriber count; these figures are not comparable with a real run.`,
     );
-  for (const name of [
-    "turn-1k",
-    "rate-1k",
-    "generation",
-    "burst-1k",
-    "redis-2",
-    "slow-share",
-  ] as const) {
+  for (const name of ["turn-1k", "rate-1k", "generation", "burst-1k", "redis-2"] as const) {
     const scenario = results.scenarios[name] as Record<string, Rounds | Figures> | undefined;
     if (!scenario) continue;
     lines.push("", `### ${name}: ${SCENARIOS[name]}`, "");
@@ -1112,6 +1105,37 @@ function table(): string {
         m.clientCpuUsPerDelivery,
         m.lost,
         m.invalid,
+      ]);
+    }
+  }
+  if (results.scenarios["slow-share"]) {
+    // One run per variant, not rounds: the fast subscribers' figures, then the throttled ones'.
+    const name = "slow-share";
+    lines.push("", `### ${name}: ${SCENARIOS[name]}`, "");
+    row([
+      "variant",
+      "fast deliveries/s",
+      "fast p50 ms",
+      "fast p99 ms",
+      "fast max ms",
+      "server µs/delivery",
+      "throttled open",
+      "throttled events/s each",
+      "throttled p99 ms",
+    ]);
+    rule(9);
+    for (const [variant, f] of Object.entries(results.scenarios[name] ?? {})) {
+      const m = f as Figures;
+      row([
+        variant,
+        m.deliveriesPerSec,
+        m.p50Ms,
+        m.p99Ms,
+        m.maxMs,
+        m.serverCpuUsPerDelivery,
+        m.throttledOpen,
+        m.throttledEventsPerSecEach,
+        m.throttledP99Ms,
       ]);
     }
   }
