@@ -119,7 +119,18 @@ async function startHerald(options: SystemOptions): Promise<System> {
     },
   });
   const auth = createJwtAuth({ secret: BENCH_SECRET });
-  const handle = createNodeHandler(hub, { auth, operations: false });
+  const handlerOptions = {
+    auth,
+    operations: false,
+    // Each load generator holds thousands of streams from one address, as a proxy in front of a
+    // hub does (an operator raises the per-address cap there), and `connections` fills the
+    // open-file limit: the caps would refuse the bench's own subscribers.
+    streamCaps: {
+      maxStreamsPerAddress: Number.MAX_SAFE_INTEGER,
+      maxOpenStreams: Number.MAX_SAFE_INTEGER,
+    },
+  };
+  const handle = createNodeHandler(hub, handlerOptions);
   const server = createServer((req, res) => {
     handle(req, res).then(
       (handled) => {
@@ -129,7 +140,7 @@ async function startHerald(options: SystemOptions): Promise<System> {
     );
   });
   // As a user mounts it; a baseline from before acceptEventStreams has only the handler.
-  acceptEventStreams?.(server, hub, { auth, operations: false });
+  acceptEventStreams?.(server, hub, handlerOptions);
   const token = await auth.sign({
     sub: "bench",
     channels: ["file.*", "user.*", "project.*"],
