@@ -80,6 +80,13 @@ export interface HubOptions {
    * that cut long responses (docs/DEPLOYMENT.md). Default: streams are never ended for age.
    */
   maxStreamAgeMs?: number;
+  /**
+   * Write coalescing, in ms (default 2; 0 turns it off): while the hub is busy (its last write
+   * of live events ended less than this ago), live events wait for the next write at most this
+   * long, and each stream gets all of them in one write. An idle hub writes at the end of the
+   * event-loop turn, as with 0 (docs/BENCHMARKS.md, "write coalescing").
+   */
+  coalesceMs?: number;
   /** The channel kinds accepted (default project, file, user). */
   channelKinds?: readonly string[];
   /** The clock that stamps `ts`, for tests. */
@@ -139,6 +146,9 @@ export const DEFAULT_LIMITS: Required<HubLimits> = {
   behindBytes: 4 * 1024,
 };
 
+/** See `HubOptions.coalesceMs`. */
+export const DEFAULT_COALESCE_MS = 2;
+
 /**
  * What a stream ends with when the hub ends it on purpose: a short reconnection delay for an
  * EventSource left to itself, and an `end` event (no id, so the last id stays the client's
@@ -162,7 +172,11 @@ export function createHub(options: HubOptions): Hub {
   const onError = options.onError ?? ((error: HeraldError) => process.emitWarning(error));
   const admission = new Admission(limits, channelKinds);
   const frames = new FrameCache();
-  const fanOut = new FanOut(frames, metrics, now);
+  const coalesceMs = options.coalesceMs ?? DEFAULT_COALESCE_MS;
+  if (!(coalesceMs >= 0 && coalesceMs <= 1000)) {
+    throw new RangeError(`coalesceMs must be a number of ms from 0 to 1000, not ${coalesceMs}`);
+  }
+  const fanOut = new FanOut(frames, metrics, now, coalesceMs);
   const streams = new Set<HubStream>();
 
   function closeStream(stream: HubStream): void {

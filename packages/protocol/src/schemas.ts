@@ -139,6 +139,26 @@ const ENVELOPE: Record<string, FieldCheck> = {
   "requestId?": "string",
 };
 
+/** A field of the tables above, its name and `?` read once rather than on every message. */
+interface FieldRule {
+  readonly name: string;
+  readonly optional: boolean;
+  readonly check: FieldCheck;
+}
+
+function rulesOf(fields: Record<string, FieldCheck>): readonly FieldRule[] {
+  return Object.entries(fields).map(([key, check]) =>
+    key.endsWith("?")
+      ? { name: key.slice(0, -1), optional: true, check }
+      : { name: key, optional: false, check },
+  );
+}
+
+const ENVELOPE_RULES = rulesOf(ENVELOPE);
+const FIRST_SIGHT_RULES = new Map(
+  Object.entries(FIRST_SIGHT).map(([type, fields]) => [type, rulesOf(fields)]),
+);
+
 /**
  * Whether a message surely passes the schemas, told without them. Zod builds a copy of every
  * message it checks, and the hub checks every message it publishes: that copy was nearly half
@@ -148,14 +168,14 @@ const ENVELOPE: Record<string, FieldCheck> = {
  * property test holds it to that); `false` decides nothing.
  */
 function fitsAtFirstSight(value: unknown): value is PublishedMessage {
-  if (!isPlainRecord(value) || !fitsFields(value, ENVELOPE)) return false;
+  if (!isPlainRecord(value) || !fitsFields(value, ENVELOPE_RULES)) return false;
   const { type, object, data } = value;
   if (typeof type !== "string" || type.length < 1 || type.length > 64) return false;
   if (data !== undefined && !isPlainRecord(data)) return false;
   if (object === undefined) return true;
   if (!isPlainRecord(object)) return false;
-  const fields = Object.hasOwn(FIRST_SIGHT, type) ? FIRST_SIGHT[type as KnownType] : undefined;
-  return fields === undefined || fitsFields(object, fields);
+  const rules = FIRST_SIGHT_RULES.get(type);
+  return rules === undefined || fitsFields(object, rules);
 }
 
 function isPlainRecord(value: unknown): value is Record<string, unknown> {
@@ -164,12 +184,10 @@ function isPlainRecord(value: unknown): value is Record<string, unknown> {
   return prototype === Object.prototype || prototype === null;
 }
 
-function fitsFields(record: Record<string, unknown>, fields: Record<string, FieldCheck>): boolean {
-  for (const key in fields) {
-    const optional = key.endsWith("?");
-    const field = record[optional ? key.slice(0, -1) : key];
+function fitsFields(record: Record<string, unknown>, rules: readonly FieldRule[]): boolean {
+  for (const { name, optional, check } of rules) {
+    const field = record[name];
     if (field === undefined && optional) continue;
-    const check = fields[key] as FieldCheck;
     if (typeof check !== "string") {
       if (!check.includes(field as string)) return false;
     } else if (check === "string") {

@@ -1,0 +1,81 @@
+/**
+ * The hub's publish path in process, step by step, without sockets: what each step of
+ * `hub.publish` costs (validation and JSON, id and store append, frame, the write to each
+ * stream's sink) on the studio's generation traffic (one stream per channel, each publish
+ * awaited). The sinks take the bytes and drop them, so only the hub's own work is counted.
+ *
+ *   npx tsx --conditions=@herald/source bench/micro/publish-path.ts [channels=5000] [events=200000]
+ *   HUB_SRC=node_modules/.herald-baseline npx tsx --conditions=@herald/source bench/micro/publish-path.ts
+ */
+import { progressMessage } from "../lib/shared.ts";
+
+const src = process.env.HUB_SRC ?? new URL("../../packages/hub/src", import.meta.url).pathname;
+type Index = typeof import("../../packages/hub/src/index.ts");
+type PublishedMessage = typeof import("../../packages/hub/src/published-message.ts");
+
+const channels = Number(process.argv[2] ?? 5000);
+const events = Number(process.argv[3] ?? 200_000);
+const { createHub, createMemoryStore } = (await import(`${src}/index.ts`)) as Index;
+const { publishedJson } = (await import(`${src}/published-message.ts`)) as PublishedMessage;
+
+let bytes = 0;
+const sink = {
+  write(chunk: Uint8Array) {
+    bytes += chunk.byteLength;
+  },
+  bufferedBytes: 0,
+  drained: () => Promise.resolve(),
+  close() {},
+};
+
+function timed(label: string, run: () => Promise<void> | void): Promise<void> {
+  return (async () => {
+    await run(); // warm-up
+    const samples: number[] = [];
+    for (let round = 0; round < 5; round++) {
+      const cpu = process.cpuUsage();
+      await run();
+      const used = process.cpuUsage(cpu);
+      samples.push((used.user + used.system) / events);
+    }
+    samples.sort((a, b) => a - b);
+    const median = samples[2] as number;
+    process.stdout.write(
+      `${label.padEnd(44)} ${median.toFixed(3)} µs/event (${(samples[0] as number).toFixed(3)}–${(samples[4] as number).toFixed(3)})\n`,
+    );
+  })();
+}
+
+const messages = Array.from({ length: channels }, (_, i) => progressMessage(i, `f${i}`));
+const kinds = ["project", "file", "user"];
+
+await timed("1. validation and JSON (publishedJson)", () => {
+  for (let n = 0; n < events; n++) {
+    const i = n % channels;
+    publishedJson(`file.f${i}`, messages[i], n, kinds, 65536);
+  }
+});
+
+const store = createMemoryStore();
+await timed("2. + id and store append (store.append)", async () => {
+  for (let n = 0; n < events; n++) {
+    const i = n % channels;
+    await store.append(`file.f${i}`, publishedJson(`file.f${i}`, messages[i], n, kinds, 65536), n);
+  }
+});
+
+const hub = createHub({ store: createMemoryStore(), limits: { maxStreamsPerSubject: channels + 1 } });
+for (let i = 0; i < channels; i++) {
+  hub.openStream({ channels: [`file.f${i}`], subject: "bench" }, sink);
+}
+await new Promise((resolve) => setTimeout(resolve, 50));
+await timed("3. hub.publish, awaited, to a stream each", async () => {
+  for (let n = 0; n < events; n++) {
+    const i = n % channels;
+    await hub.publish(`file.f${i}`, messages[i] as { type: "render_progress" });
+  }
+  await new Promise((resolve) => setTimeout(resolve, 5));
+});
+process.stdout.write(`(${bytes} bytes written to the sinks)\n`);
+await hub.close();
+process.exit(0);
