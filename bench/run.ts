@@ -53,7 +53,8 @@ const SCENARIOS = {
     "BURSTS (not the studio's traffic): one channel, 1,000 subscribers, 8 events per event-loop turn, as fast as the slowest subscriber takes them",
   "http-publish":
     "HTTP publishing: Herald, 500 events/s on one channel to 100 subscribers, POSTed by another process on one keep-alive connection (herald-http) or published in-process (herald)",
-  connections: "idle streams up to the open-file limit, memory per stream (one run, not rounds)",
+  connections:
+    "10,000 idle streams, memory per stream, on one channel and with a channel per stream (one run, not rounds)",
   "reconnect-storm": "5,000 subscribers dropped at once while publishing goes on (one run)",
   "redis-2":
     "two Herald servers on Redis, one event per turn published on one, 500 subscribers on each",
@@ -102,6 +103,8 @@ const config = {
   rate: { perSecond: 40 },
   generation: { channels: subscribers(5000), perSecond: 2, tickMs: 1 },
   httpPublish: { perSecond: 500, subscribers: subscribers(100) },
+  /** Idle streams per layout (issue 15's figure), and per process of the two on Redis: the open-file limit. */
+  connections: { streams: subscribers(10_000) },
   storm: { subscribers: subscribers(5000), perSecond: 10 },
   slowShare: {
     fast: subscribers(500),
@@ -653,21 +656,43 @@ async function httpPublish(): Promise<void> {
   );
 }
 
-/** Idle streams up to the server's open-file limit, and what each costs in memory. */
+/**
+ * How `connections` lays its idle streams out: every stream of a server on one channel, or each
+ * on a channel of its own (`file.c{i}`), as the studio's users each follow their own file.
+ */
+type Layout = "oneChannel" | "channelPerStream";
+const LAYOUTS: Record<Layout, string> = {
+  oneChannel: "one channel",
+  channelPerStream: "channel per stream",
+};
+
+/** The channel of subscriber `{i}` on the server at `index` of a run, in a layout. */
+function layoutChannel(layout: Layout, index: number): string {
+  return layout === "oneChannel" ? `file.c${index}` : "file.c{i}";
+}
+
+/**
+ * Idle streams on each server, `streams` of them or up to the server's open-file limit
+ * (`undefined`), in `layout`, and what each costs in memory: (after - before) / streams, each
+ * read after forced collections.
+ */
 async function holdStreams(
   servers: ServerHandle[],
   system: SystemName,
+  layout: Layout,
+  wanted: number | undefined,
 ): Promise<{ clients: ClientHandle[]; per: Figures[] }> {
   const clients: ClientHandle[] = [];
   const per: Figures[] = [];
-  // A few streams opened and closed first: code compiled and pools filled on first use are
-  // not what a stream costs.
+  // A few streams opened and closed first, in the same layout (channels of their own past the
+  // measured ones): code compiled and pools filled on first use are not what a stream costs.
   for (const [index, server] of servers.entries()) {
     const warm = await startClients({
       server,
-      path: pathFor(system, [`file.c${index}`], server.token),
+      path: pathFor(system, [layoutChannel(layout, index)], server.token),
       subscribers: 200,
       processes: 1,
+      first: 1_000_000,
     });
     await stopAll([], warm);
   }
@@ -678,11 +703,15 @@ async function holdStreams(
     if (!base) continue;
     // What is left of the limit, less a few for what the process opens meanwhile.
     // (`--subscribers` caps it, for smoke runs.)
-    const streams = Math.min(base.fdLimit - base.fdsOpen - 16, subscribersOverride ?? Infinity);
+    const streams = Math.min(
+      base.fdLimit - base.fdsOpen - 16,
+      wanted ?? Number.POSITIVE_INFINITY,
+      subscribersOverride ?? Number.POSITIVE_INFINITY,
+    );
     clients.push(
       ...(await startClients({
         server,
-        path: pathFor(system, [`file.c${index}`], server.token),
+        path: pathFor(system, [layoutChannel(layout, index)], server.token),
         subscribers: streams,
         processes: Math.ceil(streams / 5000),
         concurrency: 256,
@@ -711,29 +740,28 @@ async function holdStreams(
   return { clients, per };
 }
 
+/**
+ * Every system holding `config.connections.streams` idle streams in each layout, a fresh server
+ * for each; then two Herald processes on Redis, each up to its open-file limit.
+ */
 async function connections(redisSkip: string | undefined) {
   const scenario: Record<string, Figures> = {};
   for (const system of systems) {
-    log(`connections: ${system}`);
-    const servers = [await startServer(system, spawnOptions(system))];
-    let clients: ClientHandle[] = [];
-    try {
-      const held = await holdStreams(servers, system);
-      clients = held.clients;
-      const figures = held.per[0] ?? {};
-      scenario[system] = {
-        deliveriesPerSec: null,
-        p50Ms: null,
-        p99Ms: null,
-        maxMs: null,
-        serverCpuPct: null,
-        clientCpuPct: null,
-        ...figures,
-      };
-      log(`  ${describe(scenario[system] as Figures)}`);
-    } finally {
-      await stopAll(servers, clients);
+    const figures: Figures = {};
+    for (const layout of Object.keys(LAYOUTS) as Layout[]) {
+      log(`connections: ${system}, ${LAYOUTS[layout]}`);
+      const servers = [await startServer(system, spawnOptions(system))];
+      let clients: ClientHandle[] = [];
+      try {
+        const held = await holdStreams(servers, system, layout, config.connections.streams);
+        clients = held.clients;
+        figures[layout] = held.per[0] ?? {};
+        log(`  ${describe(figures[layout] as Figures)}`);
+      } finally {
+        await stopAll(servers, clients);
+      }
     }
+    scenario[system] = figures;
   }
   if (systems.includes("herald")) {
     const herald = scenario.herald ?? {};
@@ -751,7 +779,7 @@ async function twoProcesses(): Promise<Figures> {
   const servers = [await startServer("herald", spawn), await startServer("herald", spawn)];
   let clients: ClientHandle[] = [];
   try {
-    const held = await holdStreams(servers, "herald");
+    const held = await holdStreams(servers, "herald", "oneChannel", undefined);
     clients = held.clients;
     // Every stream must hear what one process publishes: two events per channel, via Redis.
     const publisher = servers[0] as ServerHandle;
@@ -1023,23 +1051,26 @@ function judge(): void {
     "http-publish: server CPU per published event, HTTP / in-process",
   );
   const held = (results.scenarios.connections as Record<string, Figures> | undefined)?.herald;
-  if (held?.streams !== undefined) {
-    const rss = Number(held.rssPerStreamBytes);
-    const heap = Number(held.heapPerStreamBytes);
-    results.targets.connections = {
-      target: "the whole file limit (about 19,900) at ≤ 8 KiB RSS and ≤ 4 KiB heap per stream",
-      value: `${held.streams} streams, ${bytes(rss)} RSS, ${bytes(heap)} heap per stream`,
-      met: Number(held.streams) >= Number(held.fdLimit) - 100 && rss <= 8192 && heap <= 4096,
+  const perStream = held?.channelPerStream as Figures | undefined;
+  if (perStream?.streams !== undefined) {
+    const rss = Number(perStream.rssPerStreamBytes);
+    const heap = Number(perStream.heapPerStreamBytes);
+    const wanted = config.connections.streams;
+    results.targets["connections, channel per stream"] = {
+      target: `${wanted.toLocaleString("en-US")} idle streams, each on its own channel, at ≤ 4 KiB RSS and ≤ 2.5 KiB heap per stream`,
+      value: `${perStream.streams} streams, ${bytes(rss)} RSS, ${bytes(heap)} heap per stream`,
+      met: Number(perStream.streams) >= wanted && rss <= 4096 && heap <= 2560,
     };
-    const two = held.twoProcesses as Figures | undefined;
-    results.targets["connections, two processes"] = two?.skipped
+  }
+  if (held?.twoProcesses !== undefined) {
+    const two = held.twoProcesses as Figures;
+    results.targets["connections, two processes"] = two.skipped
       ? { target: "40,000", value: `skipped: ${two.skipped}`, met: null }
       : {
           target: "40,000 streams on one machine",
-          value: `${two?.streams} streams, ${two?.delivered} of ${two?.expectedAtLeast} deliveries`,
+          value: `${two.streams} streams, ${two.delivered} of ${two.expectedAtLeast} deliveries`,
           met:
-            Number(two?.streams) >= 39_000 &&
-            Number(two?.delivered) >= Number(two?.expectedAtLeast),
+            Number(two.streams) >= 39_000 && Number(two.delivered) >= Number(two.expectedAtLeast),
         };
   }
   const storm = (results.scenarios["reconnect-storm"] as Record<string, Figures> | undefined)
@@ -1172,24 +1203,29 @@ function table(): string {
   const held = results.scenarios.connections as Record<string, Figures> | undefined;
   if (held) {
     lines.push("", `### connections: ${SCENARIOS.connections}`, "");
-    row(["system", "idle streams", "RSS / stream", "heap / stream", "external / stream"]);
-    rule(5);
-    for (const [system, f] of Object.entries(held)) {
-      row([
-        system,
-        number(f.streams),
-        bytes(Number(f.rssPerStreamBytes)),
-        bytes(Number(f.heapPerStreamBytes)),
-        bytes(Number(f.externalPerStreamBytes)),
-      ]);
+    row(["system", "layout", "idle streams", "RSS / stream", "heap / stream", "external / stream"]);
+    rule(6);
+    for (const [system, byLayout] of Object.entries(held)) {
+      for (const [layout, label] of Object.entries(LAYOUTS)) {
+        const f = byLayout[layout] as Figures | undefined;
+        if (!f) continue;
+        row([
+          system,
+          label,
+          number(f.streams),
+          bytes(Number(f.rssPerStreamBytes)),
+          bytes(Number(f.heapPerStreamBytes)),
+          bytes(Number(f.externalPerStreamBytes)),
+        ]);
+      }
     }
     const two = held.herald?.twoProcesses as Figures | undefined;
     if (two) {
       lines.push("");
       lines.push(
         two.skipped
-          ? `Two Herald processes on Redis: skipped (${two.skipped}).`
-          : `Two Herald processes on Redis: ${number(two.streams)} streams, ${number(two.delivered)} of ${number(two.expectedAtLeast)} deliveries.`,
+          ? `Two Herald processes on Redis, one channel each, up to the open-file limit: skipped (${two.skipped}).`
+          : `Two Herald processes on Redis, one channel each, up to the open-file limit: ${number(two.streams)} streams, ${number(two.delivered)} of ${number(two.expectedAtLeast)} deliveries.`,
       );
     }
   }
