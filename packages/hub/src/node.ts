@@ -188,8 +188,11 @@ export function acceptEventStreams(server: Server, hub: Hub, options: EventsHand
 
   server.on("connection", (socket: Socket) => {
     let bytes: Buffer = Buffer.alloc(0);
+    // Once the head is read nothing of its reading may stay on the socket: a listener left
+    // there would keep this closure's context (the head's bytes, the timer) for the stream's life.
     const stopReading = () => {
       socket.off("data", onData);
+      socket.off("close", stopReading);
       clearTimeout(deadline);
     };
     const onData = (chunk: Buffer) => {
@@ -226,7 +229,7 @@ export function acceptEventStreams(server: Server, hub: Hub, options: EventsHand
       });
     };
     held.add(socket);
-    socket.once("close", forget);
+    socket.on("close", forget);
     // A connection reset: `close` follows, and whatever the connection held is let go there.
     socket.on("error", ignoreSocketError);
     socket.on("data", onData);
@@ -236,7 +239,7 @@ export function acceptEventStreams(server: Server, hub: Hub, options: EventsHand
       stopReading();
       refuseHead(socket, 408, "the request head did not arrive in time: send it at once");
     }, server.headersTimeout || 60_000);
-    socket.once("close", stopReading);
+    socket.on("close", stopReading);
   });
 
   async function serveStream(socket: Socket, head: RequestHead, bytes: Buffer): Promise<void> {
@@ -339,7 +342,7 @@ function openStream(
   } else {
     openStreams.set(socket, stream);
     if (release) releases.set(socket, release);
-    socket.once("close", closeStream);
+    socket.on("close", closeStream);
   }
 }
 
