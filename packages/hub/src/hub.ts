@@ -274,19 +274,15 @@ export function createHub(options: HubOptions): Hub {
     reportError: onError,
 
     openStream(request, sink) {
-      const channels = new Set(request.channels);
-      const stream = new HubStream(sink, host, request.subject);
+      const states = [...new Set(request.channels)].map((channel) => fanOut.channel(channel));
+      const stream = new HubStream(sink, host, request.subject, states);
       streams.add(stream);
       admission.opened(request.subject);
       metrics.openStreams.inc();
-      metrics.subscriptions.inc(channels.size);
+      metrics.subscriptions.inc(states.length);
       // Registered before history is read, so an event published meanwhile is held in
       // `pending` rather than missed.
-      for (const channel of channels) {
-        const state = fanOut.channel(channel);
-        state.catchingUp.add(stream);
-        stream.states.push(state);
-      }
+      for (const state of states) state.catchingUp.add(stream);
       stream.write(opening);
       catchUp(stream, request, catchUpContext).catch((error: unknown) => {
         // The store failed mid-replay: end the stream so the client reconnects and retries,
