@@ -20,8 +20,12 @@ export interface ChannelState {
   readonly name: string;
   /** Streams past their replay: written to once per turn, by `flush`. */
   readonly live: Set<HubStream>;
-  /** Streams still reading history: they hold live events in their `pending` meanwhile. */
-  readonly catchingUp: Set<HubStream>;
+  /**
+   * Streams still reading history: they hold live events in their `pending` meanwhile. Made for
+   * the first and dropped with the last: most of the time a channel has none, and an empty Set
+   * costs 150 bytes, per channel.
+   */
+  catchingUp: Set<HubStream> | undefined;
   /** This turn's events and their frames, in seq order, until `flush` takes them. */
   events: StoredEvent[];
   frames: Buffer[];
@@ -67,7 +71,7 @@ export class FanOut {
       state = {
         name,
         live: new Set(),
-        catchingUp: new Set(),
+        catchingUp: undefined,
         events: [],
         frames: [],
         flushEvents: [],
@@ -82,12 +86,30 @@ export class FanOut {
     return state;
   }
 
+  /** Registers a new stream on its channels, catching up: live events wait in its `pending`. */
+  subscribe(stream: HubStream): void {
+    for (const state of stream.states) {
+      state.catchingUp ??= new Set();
+      state.catchingUp.add(stream);
+    }
+  }
+
+  /** Moves a stream from catching up to live on its channels. */
+  goLive(stream: HubStream): void {
+    for (const state of stream.states) {
+      stopCatchingUp(state, stream);
+      state.live.add(stream);
+    }
+  }
+
   /** Takes a stream off its channels, and forgets the channels nobody subscribes to any more. */
   unsubscribe(stream: HubStream): void {
     for (const state of stream.states) {
       state.live.delete(stream);
-      state.catchingUp.delete(stream);
-      if (state.live.size === 0 && state.catchingUp.size === 0) this.byChannel.delete(state.name);
+      stopCatchingUp(state, stream);
+      if (state.live.size === 0 && state.catchingUp === undefined) {
+        this.byChannel.delete(state.name);
+      }
     }
   }
 
@@ -96,10 +118,12 @@ export class FanOut {
     if (event.seq > this.announcedSeq) this.announcedSeq = event.seq;
     const channel = this.byChannel.get(event.channel);
     if (!channel) return;
-    for (const stream of channel.catchingUp) {
-      const pending = stream.pending as StoredEvent[];
-      if (pending.length < MAX_PENDING) pending.push(event);
-      else stream.pendingOverflowed = true;
+    if (channel.catchingUp) {
+      for (const stream of channel.catchingUp) {
+        const pending = stream.pending as StoredEvent[];
+        if (pending.length < MAX_PENDING) pending.push(event);
+        else stream.pendingOverflowed = true;
+      }
     }
     if (channel.live.size === 0) return;
     channel.events.push(event);
@@ -196,6 +220,11 @@ export class FanOut {
     if (delivered > 0) this.metrics.delivered.inc(delivered);
     this.lastFlushEnd = performance.now();
   };
+}
+
+function stopCatchingUp(state: ChannelState, stream: HubStream): void {
+  const catchingUp = state.catchingUp;
+  if (catchingUp?.delete(stream) && catchingUp.size === 0) state.catchingUp = undefined;
 }
 
 /** This flush's events of every channel of `stream`, in seq order. */

@@ -222,12 +222,7 @@ export function createHub(options: HubOptions): Hub {
     now,
     announcedSeq: () => fanOut.announcedSeq,
     headKnown: () => headKnown,
-    goLive(stream: HubStream) {
-      for (const state of stream.states) {
-        state.catchingUp.delete(stream);
-        state.live.add(stream);
-      }
-    },
+    goLive: (stream: HubStream) => fanOut.goLive(stream),
   };
 
   const stopListening = store.onEvent(
@@ -282,7 +277,7 @@ export function createHub(options: HubOptions): Hub {
       metrics.subscriptions.inc(states.length);
       // Registered before history is read, so an event published meanwhile is held in
       // `pending` rather than missed.
-      for (const state of states) state.catchingUp.add(stream);
+      fanOut.subscribe(stream);
       stream.write(opening);
       catchUp(stream, request, catchUpContext).catch((error: unknown) => {
         // The store failed mid-replay: end the stream so the client reconnects and retries,
