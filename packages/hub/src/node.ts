@@ -40,9 +40,15 @@ export function createNodeHandler(hub: Hub, options: EventsHandlerOptions): Node
 /** One admission per hub, shared by its adapters (the Fastify plugin mounts two). */
 const admissions = new WeakMap<Hub, StreamAdmission>();
 
+/** Where an admitted stream counts under the stream caps, to give back when it closes. */
+interface Place {
+  readonly admission: StreamAdmission;
+  readonly address: string;
+}
+
 /**
- * Admits a confirmed stream answer under the stream caps: the answer with the function that
- * releases its place, or the refusal to send instead.
+ * Admits a confirmed stream answer under the stream caps: the answer with the place it takes,
+ * or the refusal to send instead.
  */
 function admitted(
   hub: Hub,
@@ -50,7 +56,7 @@ function admitted(
   options: EventsHandlerOptions,
   remoteAddress: string | undefined,
   header: (name: string) => string | undefined,
-): { answer: HubResponse; release?: () => void } {
+): { answer: HubResponse; place?: Place } {
   if (answer.kind !== "stream") return { answer };
   let admission = admissions.get(hub);
   if (!admission) {
@@ -61,7 +67,8 @@ function admitted(
     ? options.clientAddress(remoteAddress, header)
     : (remoteAddress ?? "unknown");
   try {
-    return { answer, release: admission.admit(address) };
+    admission.admit(address);
+    return { answer, place: { admission, address } };
   } catch (error) {
     if (!(error instanceof HeraldError)) throw error;
     const retry: Record<string, string> =
@@ -102,7 +109,7 @@ export function sendNodeResponse(
   res: ServerResponse,
   options: EventsHandlerOptions,
 ): void {
-  const { answer, release } = admitted(
+  const { answer, place } = admitted(
     hub,
     confirmStream(hub, unconfirmed),
     options,
@@ -126,10 +133,10 @@ export function sendNodeResponse(
   const { socket } = res;
   // No socket, or a closed one: the client went while its token was being checked.
   if (!socket || res.closed) {
-    release?.();
+    place?.admission.release(place.address);
     return;
   }
-  openStream(hub, answer.request, socket, res.chunkedEncoding, release);
+  openStream(hub, answer.request, socket, res.chunkedEncoding, place as Place);
 }
 
 /**
@@ -167,7 +174,7 @@ export function acceptEventStreams(server: Server, hub: Hub, options: EventsHand
   const closeIdle = server.closeIdleConnections.bind(server);
   const closeAll = server.closeAllConnections.bind(server);
   server.closeIdleConnections = () => {
-    for (const socket of held) if (!openStreams.has(socket)) socket.destroy();
+    for (const socket of held) if (!sinks.has(socket)) socket.destroy();
     closeIdle();
   };
   server.closeAllConnections = () => {
@@ -252,7 +259,7 @@ export function acceptEventStreams(server: Server, hub: Hub, options: EventsHand
     if (socket.destroyed) return;
     // A path that URL parsing led out of the hub's (a dot segment): node:http's to answer.
     if (!unconfirmed) return handOver(socket, bytes);
-    const { answer, release } = admitted(
+    const { answer, place } = admitted(
       hub,
       confirmStream(hub, unconfirmed),
       options,
@@ -274,7 +281,9 @@ export function acceptEventStreams(server: Server, hub: Hub, options: EventsHand
     socket.on("data", ignoreData);
     socket.on("end", endSocket);
     socket.resume();
-    openStream(hub, answer.request, socket, true, release);
+    // The stream's close listener takes the socket out of `held` too: one listener, not two.
+    socket.off("close", forget);
+    openStream(hub, answer.request, socket, true, place as Place, held);
   }
 }
 
@@ -329,33 +338,29 @@ function openStream(
   request: StreamRequest,
   socket: Socket,
   chunked: boolean,
-  release: (() => void) | undefined,
+  place: Place,
+  held?: Set<Socket>,
 ): void {
   // Frames are small and latency matters more than packet count.
   socket.setNoDelay(true);
   socket.setTimeout(0);
-  const stream = hub.openStream(request, new SocketSink(socket, chunked));
+  const sink = new SocketSink(socket, chunked, place.admission, place.address, held);
+  sink.stream = hub.openStream(request, sink);
   // The client may have gone while the stream opened.
-  if (socket.destroyed) {
-    stream.close();
-    release?.();
-  } else {
-    openStreams.set(socket, stream);
-    if (release) releases.set(socket, release);
+  if (socket.destroyed) sink.closed();
+  else {
+    sinks.set(socket, sink);
     socket.on("close", closeStream);
   }
 }
 
-/** The stream of each open socket, for the one `close` listener all of them share. */
-const openStreams = new WeakMap<Socket, OpenStream>();
-/** What gives each open socket's place under the stream caps back. */
-const releases = new WeakMap<Socket, () => void>();
+/** The sink of each open stream's socket, for the one `close` listener all of them share. */
+const sinks = new WeakMap<Socket, SocketSink>();
 
 function closeStream(this: Socket): void {
-  openStreams.get(this)?.close();
-  openStreams.delete(this);
-  releases.get(this)?.();
-  releases.delete(this);
+  const sink = sinks.get(this);
+  sinks.delete(this);
+  sink?.closed();
 }
 
 /**
@@ -366,11 +371,26 @@ function closeStream(this: Socket): void {
  * one `socket.write`. A class, not closures, keeps an idle stream's heap small.
  */
 class SocketSink implements StreamSink {
+  /** The hub's stream written here, once open. */
+  stream: OpenStream | undefined = undefined;
+
   constructor(
     private readonly socket: Socket,
     /** Chunked transfer coding; not for an HTTP/1.0 client, whose body ends with the connection. */
     private readonly chunked: boolean,
+    /** Where the stream counts under the stream caps (fields, not an object: one less per stream). */
+    private readonly admission: StreamAdmission,
+    private readonly address: string,
+    /** `acceptEventStreams`' connections of its server, which the socket leaves when it closes. */
+    private readonly held: Set<Socket> | undefined,
   ) {}
+
+  /** The socket closed: the stream ends and gives its place back. */
+  closed(): void {
+    this.stream?.close();
+    this.admission.release(this.address);
+    this.held?.delete(this.socket);
+  }
 
   write(chunk: Uint8Array): void {
     if (!this.socket.destroyed) this.socket.write(this.chunked ? framed(chunk) : chunk);
