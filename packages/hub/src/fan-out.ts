@@ -15,6 +15,13 @@ import type { StoredEvent } from "./store.ts";
 /** Live events held per stream while it replays history; past this, history is read again. */
 const MAX_PENDING = 10_000;
 
+/**
+ * The queues of a channel that never had a live event, shared by all of them (frozen: nothing is
+ * ever pushed into it). Four empty arrays per channel are 128 B, idle channels are most of them,
+ * and a channel gets its own on its first live event (`announce`).
+ */
+const NO_QUEUE: never[] = Object.freeze([]) as never[];
+
 /** One channel's subscribers, and the live events of this turn not yet written to them. */
 export interface ChannelState {
   readonly name: string;
@@ -26,7 +33,10 @@ export interface ChannelState {
    * costs 150 bytes, per channel.
    */
   catchingUp: Set<HubStream> | undefined;
-  /** This turn's events and their frames, in seq order, until `flush` takes them. */
+  /**
+   * This turn's events and their frames, in seq order, until `flush` takes them. All four are
+   * `NO_QUEUE` until the channel's first live event.
+   */
   events: StoredEvent[];
   frames: Buffer[];
   /** What the running flush took (the arrays swap, so no turn allocates new ones). */
@@ -72,10 +82,10 @@ export class FanOut {
         name,
         live: new Set(),
         catchingUp: undefined,
-        events: [],
-        frames: [],
-        flushEvents: [],
-        flushFrames: [],
+        events: NO_QUEUE,
+        frames: NO_QUEUE,
+        flushEvents: NO_QUEUE,
+        flushFrames: NO_QUEUE,
         joined: undefined,
         queued: false,
         flushed: 0,
@@ -126,6 +136,7 @@ export class FanOut {
       }
     }
     if (channel.live.size === 0) return;
+    if (channel.events === NO_QUEUE) ownQueues(channel);
     channel.events.push(event);
     channel.frames.push(this.frames.frameOf(event));
     if (!channel.queued) {
@@ -220,6 +231,14 @@ export class FanOut {
     if (delivered > 0) this.metrics.delivered.inc(delivered);
     this.lastFlushEnd = performance.now();
   };
+}
+
+/** A channel's own queues, made at its first live event (flush swaps them, never replaces them). */
+function ownQueues(channel: ChannelState): void {
+  channel.events = [];
+  channel.frames = [];
+  channel.flushEvents = [];
+  channel.flushFrames = [];
 }
 
 function stopCatchingUp(state: ChannelState, stream: HubStream): void {

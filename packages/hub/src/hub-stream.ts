@@ -25,8 +25,12 @@ export class HubStream extends OutboundQueue implements OpenStream {
   flush = 0;
   /** The one channel with events for it in that flush; `undefined` where several had. */
   flushChannel: ChannelState | undefined = undefined;
-  /** When it opened (`performance.now()`), for `maxStreamAgeMs`. */
-  readonly openedAt = performance.now();
+  /**
+   * When it opened (`performance.now()`), for `maxStreamAgeMs`: in whole ms, rounded up so that
+   * it never looks older than it is. A small integer is kept in the object itself; a fraction
+   * would take a number object of its own (16 B per stream).
+   */
+  readonly openedAt = Math.ceil(performance.now());
 
   constructor(
     sink: StreamSink,
