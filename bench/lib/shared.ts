@@ -229,6 +229,12 @@ export interface ServerStats {
 
 export interface MemoryReport {
   rss: number;
+  /**
+   * The young generation's resident pages (V8's new space). Empty after the forced collections
+   * (they promote what lives); a process touches its pages once, the first time it allocates
+   * that much.
+   */
+  youngGeneration: number;
   heapUsed: number;
   heapTotal: number;
   external: number;
