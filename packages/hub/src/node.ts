@@ -136,7 +136,11 @@ export function sendNodeResponse(
     place?.admission.release(place.address);
     return;
   }
-  openStream(hub, answer.request, socket, res.chunkedEncoding, place as Place);
+  const sink = openStream(hub, answer.request, socket, res.chunkedEncoding, place as Place);
+  if (sink) {
+    sinks.set(socket, sink);
+    socket.on("close", closeStream);
+  }
 }
 
 /**
@@ -164,21 +168,29 @@ export function acceptEventStreams(server: Server, hub: Hub, options: EventsHand
   const nodeHttp = server.listeners("connection") as ((socket: Socket) => void)[];
   server.removeAllListeners("connection");
 
-  /** The connections taken here and not handed over: node:http's own lists do not hold them. */
-  const held = new Set<Socket>();
+  /**
+   * The connections taken here and not handed over (node:http's own lists do not hold them):
+   * each with the timer of its head until its stream opens, then with the stream's sink. One
+   * table and one close listener per socket from its first byte to its stream's end: a listener
+   * added and removed on the way would leave the socket's listener list at its grown size.
+   */
+  const held = new Map<Socket, SocketSink | NodeJS.Timeout>();
   function forget(this: Socket): void {
+    const entry = held.get(this);
     held.delete(this);
+    if (entry instanceof SocketSink) entry.closed();
+    else clearTimeout(entry);
   }
   // What node:http's close functions do for its connections, done for these too: one that is
   // still sending its head, or answered, is idle (`server.close()` ends those); a stream is not.
   const closeIdle = server.closeIdleConnections.bind(server);
   const closeAll = server.closeAllConnections.bind(server);
   server.closeIdleConnections = () => {
-    for (const socket of held) if (!sinks.has(socket)) socket.destroy();
+    for (const [socket, entry] of held) if (!(entry instanceof SocketSink)) socket.destroy();
     closeIdle();
   };
   server.closeAllConnections = () => {
-    for (const socket of held) socket.destroy();
+    for (const socket of held.keys()) socket.destroy();
     closeAll();
   };
 
@@ -197,9 +209,9 @@ export function acceptEventStreams(server: Server, hub: Hub, options: EventsHand
     let bytes: Buffer = Buffer.alloc(0);
     // Once the head is read nothing of its reading may stay on the socket: a listener left
     // there would keep this closure's context (the head's bytes, the timer) for the stream's life.
+    // (A close meanwhile clears the timer in `forget`.)
     const stopReading = () => {
       socket.off("data", onData);
-      socket.off("close", stopReading);
       clearTimeout(deadline);
     };
     const onData = (chunk: Buffer) => {
@@ -235,18 +247,17 @@ export function acceptEventStreams(server: Server, hub: Hub, options: EventsHand
         );
       });
     };
-    held.add(socket);
-    socket.on("close", forget);
-    // A connection reset: `close` follows, and whatever the connection held is let go there.
-    socket.on("error", ignoreSocketError);
-    socket.on("data", onData);
     // From the connection's start, not from its last byte: a head trickled a byte at a time
     // is cut like a silent one (node:http's headersTimeout does the same for its own).
     const deadline = setTimeout(() => {
       stopReading();
       refuseHead(socket, 408, "the request head did not arrive in time: send it at once");
     }, server.headersTimeout || 60_000);
-    socket.on("close", stopReading);
+    held.set(socket, deadline);
+    socket.on("close", forget);
+    // A connection reset: `close` follows, and whatever the connection held is let go there.
+    socket.on("error", ignoreSocketError);
+    socket.on("data", onData);
   });
 
   async function serveStream(socket: Socket, head: RequestHead, bytes: Buffer): Promise<void> {
@@ -281,9 +292,9 @@ export function acceptEventStreams(server: Server, hub: Hub, options: EventsHand
     socket.on("data", ignoreData);
     socket.on("end", endSocket);
     socket.resume();
-    // The stream's close listener takes the socket out of `held` too: one listener, not two.
-    socket.off("close", forget);
-    openStream(hub, answer.request, socket, true, place as Place, held);
+    const sink = openStream(hub, answer.request, socket, true, place as Place);
+    // `forget`, on the socket since its first byte, closes the stream when the socket closes.
+    if (sink) held.set(socket, sink);
   }
 }
 
@@ -330,8 +341,9 @@ function endSocket(this: Socket): void {
 }
 
 /**
- * Opens a stream whose head is out, on its socket, and closes it (and gives its place under the
- * stream caps back) when the socket closes.
+ * Opens a stream whose head is out, on its socket, and returns its sink, whose `closed()` the
+ * caller calls when the socket closes; `undefined` where the client went meanwhile (the stream
+ * is closed and its place under the stream caps given back).
  */
 function openStream(
   hub: Hub,
@@ -339,22 +351,22 @@ function openStream(
   socket: Socket,
   chunked: boolean,
   place: Place,
-  held?: Set<Socket>,
-): void {
+): SocketSink | undefined {
   // Frames are small and latency matters more than packet count.
   socket.setNoDelay(true);
   socket.setTimeout(0);
-  const sink = new SocketSink(socket, chunked, place.admission, place.address, held);
+  const sink = new SocketSink(socket, chunked, place.admission, place.address);
   sink.stream = hub.openStream(request, sink);
   // The client may have gone while the stream opened.
-  if (socket.destroyed) sink.closed();
-  else {
-    sinks.set(socket, sink);
-    socket.on("close", closeStream);
-  }
+  if (!socket.destroyed) return sink;
+  sink.closed();
+  return undefined;
 }
 
-/** The sink of each open stream's socket, for the one `close` listener all of them share. */
+/**
+ * The sink of each open stream's socket that node:http served first, for the one `close`
+ * listener all of them share (acceptEventStreams keeps its own in `held`).
+ */
 const sinks = new WeakMap<Socket, SocketSink>();
 
 function closeStream(this: Socket): void {
@@ -381,15 +393,12 @@ class SocketSink implements StreamSink {
     /** Where the stream counts under the stream caps (fields, not an object: one less per stream). */
     private readonly admission: StreamAdmission,
     private readonly address: string,
-    /** `acceptEventStreams`' connections of its server, which the socket leaves when it closes. */
-    private readonly held: Set<Socket> | undefined,
   ) {}
 
   /** The socket closed: the stream ends and gives its place back. */
   closed(): void {
     this.stream?.close();
     this.admission.release(this.address);
-    this.held?.delete(this.socket);
   }
 
   write(chunk: Uint8Array): void {
