@@ -78,8 +78,11 @@ export class FanOut {
   channel(name: string): ChannelState {
     let state = this.byChannel.get(name);
     if (!state) {
+      // A copy: a name read from a request is a slice of its URL, and would keep the whole URL
+      // (with the token in its query, if any) alive for as long as the channel has subscribers.
+      const own = Buffer.from(name).toString();
       state = {
-        name,
+        name: own,
         live: new Set(),
         catchingUp: undefined,
         events: NO_QUEUE,
@@ -91,7 +94,7 @@ export class FanOut {
         flushed: 0,
         written: 0,
       };
-      this.byChannel.set(name, state);
+      this.byChannel.set(own, state);
     }
     return state;
   }
