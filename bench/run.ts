@@ -658,7 +658,7 @@ async function httpPublish(): Promise<void> {
 
 /**
  * How `connections` lays its idle streams out: every stream of a server on one channel, or each
- * on a channel of its own (`file.c{i}`), as the studio's users each follow their own file.
+ * on a channel of its own, as the studio's users each follow their own file.
  */
 type Layout = "oneChannel" | "channelPerStream";
 const LAYOUTS: Record<Layout, string> = {
@@ -666,9 +666,15 @@ const LAYOUTS: Record<Layout, string> = {
   channelPerStream: "channel per stream",
 };
 
-/** The channel of subscriber `{i}` on the server at `index` of a run, in a layout. */
+/**
+ * The channel of subscriber `{i}` on the server at `index` of a run, in a layout. Named about as
+ * long as the studio's (`file.<uuid>`, 41 characters; these 34 to 40): from 13 characters on,
+ * V8 keeps a name read from a request as a slice of the request's URL, which a server may then
+ * keep alive with it.
+ */
 function layoutChannel(layout: Layout, index: number): string {
-  return layout === "oneChannel" ? `file.c${index}` : "file.c{i}";
+  const id = layout === "oneChannel" ? `s${index}` : "{i}";
+  return `file.${id}-8a4b-4c6d-9e0f-5f0c1d2e3b4a`;
 }
 
 /**
@@ -729,8 +735,9 @@ async function holdStreams(
       streams,
       fdLimit: memory.fdLimit,
       rssPerStreamBytes: Math.round((memory.rss - base.rss) / streams),
-      // Part of the RSS above: young-generation pages touched for the first time, which hold
-      // no stream once the collections have run (docs/BENCHMARKS.md, connections).
+      // What V8's young generation grew by meanwhile: pages that hold no stream once the
+      // collections have run, in the RSS above unless V8 had them resident already (its pool of
+      // freed pages): docs/BENCHMARKS.md, connections.
       youngGenerationPerStreamBytes: Math.round(
         (memory.youngGeneration - base.youngGeneration) / streams,
       ),
@@ -802,7 +809,7 @@ async function twoProcesses(): Promise<Figures> {
     // Every stream must hear what one process publishes: two events per channel, via Redis.
     const publisher = servers[0] as ServerHandle;
     const events = 2;
-    for (const channel of ["file.c0", "file.c1"]) {
+    for (const channel of servers.map((_, index) => layoutChannel("oneChannel", index))) {
       await publisher.call({ op: "publish", channel, count: events });
     }
     await sleep(3000);
@@ -1231,7 +1238,7 @@ function table(): string {
       "layout",
       "idle streams",
       "RSS / stream",
-      "of it, young generation",
+      "young generation grew / stream",
       "heap / stream",
       "external / stream",
     ]);

@@ -230,9 +230,9 @@ export interface ServerStats {
 export interface MemoryReport {
   rss: number;
   /**
-   * The young generation's resident pages (V8's new space). Empty after the forced collections
-   * (they promote what lives); a process touches its pages once, the first time it allocates
-   * that much.
+   * The young generation's pages (V8's new space, its physical size). Empty after the forced
+   * collections, which promote what lives; a process grows it once, the first time it
+   * allocates that much.
    */
   youngGeneration: number;
   heapUsed: number;
