@@ -147,8 +147,8 @@ export function sendNodeResponse(
  * Takes the hub's streams on `server`'s new connections before node:http reads them, and hands
  * every other connection to node:http untouched. An idle stream then holds a socket and the
  * hub's own few objects, and none of node:http's per-connection state (its parser, request,
- * response and their listeners): 5.5 KiB of heap per idle stream became 2.2
- * (docs/BENCHMARKS.md, connections).
+ * response and their listeners): about 1.8 KiB of heap per idle stream, where a bare node:http
+ * loop keeps 5.6 (docs/BENCHMARKS.md, connections).
  *
  * Only a connection whose first request is a plain `GET {basePath}…` over HTTP/1.1, without a
  * body, is taken; the rest, and a stream asked for on a connection that served other requests
