@@ -203,16 +203,27 @@ export function createEventsHandler(hub: Hub, options: EventsHandlerOptions): Ev
     const { maxBatchBytes, maxBatchEvents } = hub.limits;
     const bytes = await request.readBody(maxBatchBytes);
     const events = batchEvents(parseJson(bytes, BATCH_SHAPE), maxBatchEvents);
-    const channels = new Set<string>();
     for (const [index, { channel }] of events.entries()) {
       const problem = channelProblem(channel, hub.channelKinds);
       if (problem) {
         const field = `events[${index}].channel`;
         throw new HeraldError("invalid_channel", `${field}: ${problem}`, { field });
       }
-      channels.add(channel);
     }
-    assertChannelsAllowed([...channels], principal.publish, "publish to");
+    // Each channel matched once, however many events it has.
+    const allowed = new Set<string>();
+    for (const [index, { channel }] of events.entries()) {
+      if (allowed.has(channel)) continue;
+      if (!matchesChannelPattern(channel, principal.publish)) {
+        const field = `events[${index}].channel`;
+        throw new HeraldError(
+          "forbidden",
+          `${field}: this token may not publish to ${channel}: ask for a token whose publish claim covers it`,
+          { field },
+        );
+      }
+      allowed.add(channel);
+    }
     for (const [index, { message }] of events.entries()) {
       assertNesting(message, `events[${index}].message`);
     }

@@ -266,8 +266,10 @@ describe("a refused batch publishes nothing", () => {
       token,
     );
     expect(answer.status).toBe(403);
-    expect(answer.body.error).toMatchObject({ code: "forbidden" });
-    expect(answer.body.error?.message).toMatch(/may not publish to project\.p1/);
+    expect(answer.body.error).toMatchObject({ code: "forbidden", field: "events[1].channel" });
+    expect(answer.body.error?.message).toMatch(
+      /^events\[1\]\.channel: this token may not publish to project\.p1/,
+    );
     expect(await history(hub, ["file.f1", "file.f2", "project.p1"])).toEqual([]);
     // The same token publishes a batch its claim covers.
     const covered = await postBatch(
