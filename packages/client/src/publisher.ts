@@ -24,9 +24,10 @@ export interface PublisherOptions {
   /** Most bytes of body in one POST (default 1 MiB, the hub's `maxBatchBytes`). */
   maxBatchBytes?: number;
   /**
-   * How long the first publish after a quiet spell waits for others to join its POST, in ms
-   * (default 0: until the end of the event-loop turn). More gathers more events per POST, which
-   * costs the hub less CPU per event, and delays each event by up to as much.
+   * How long a publish may wait for others to join its POST, in ms, counted from the oldest
+   * publish of the batch (default 0: until the end of the event-loop turn). More gathers more
+   * events per POST, which costs the hub less CPU per event, and delays each event by up to as
+   * much.
    */
   lingerMs?: number;
 }
@@ -47,6 +48,10 @@ interface Pending {
   /** `{"channel":…,"message":…}`, serialised when published: later changes to the message do not count. */
   json: string;
   bytes: number;
+  /** When it was published (`performance.now()`): its batch goes `lingerMs` after. */
+  at: number;
+  /** Its place in the order of publishes, for flush(). */
+  seq: number;
   promise: Promise<string>;
   resolve(id: string): void;
   reject(error: HeraldClientError): void;
@@ -81,8 +86,12 @@ export function createPublisher(options: PublisherOptions): Publisher {
   /** The batch whose POST is out. */
   let inFlight: Pending[] = [];
   let sending = false;
-  let timer: ReturnType<typeof setTimeout> | undefined;
   let closed = false;
+  let published = 0;
+  /** Publishes up to this seq go without lingering (flush). */
+  let hurryThrough = 0;
+  /** Ends the sender's wait before its next POST at once: a batch is full, or flush(). */
+  let wake: (() => void) | undefined;
 
   function publish(channel: string, message: unknown): Promise<string> {
     if (closed) {
@@ -112,33 +121,44 @@ export function createPublisher(options: PublisherOptions): Publisher {
       resolve = resolvePublish;
       reject = rejectPublish;
     });
-    queue.push({ json, bytes: utf8Length(json), promise, resolve, reject });
+    published++;
+    const at = performance.now();
+    queue.push({ json, bytes: utf8Length(json), at, seq: published, promise, resolve, reject });
     if (!sending) {
-      if (queue.length >= maxBatch) sendNow();
-      else timer ??= setTimeout(sendNow, lingerMs);
-    }
+      sending = true;
+      void sendAll();
+    } else if (queue.length >= maxBatch) wake?.();
     return promise;
   }
 
-  function sendNow(): void {
-    clearTimeout(timer);
-    timer = undefined;
-    if (sending || queue.length === 0) return;
-    sending = true;
-    void sendAll();
-  }
-
+  /**
+   * One POST after another while anything is queued. Each waits at least for the end of the
+   * turn (a timer of 0 ms), so that the rest of the turn's publishes join it, and fetch has its
+   * connection back (a request made in the turn the last answer came in got a second
+   * connection); then until its oldest publish has waited `lingerMs`, unless woken.
+   */
   async function sendAll(): Promise<void> {
-    do {
+    while (queue.length > 0) {
+      const oldest = queue[0] as Pending;
+      const due = oldest.seq <= hurryThrough || queue.length >= maxBatch;
+      await pause(due ? 0 : Math.max(0, oldest.at + lingerMs - performance.now()));
       inFlight = takeBatch();
       await sendBatch(inFlight);
       inFlight = [];
-      // The next POST goes at the end of this turn: what the answered callers publish now joins
-      // it, and fetch has its connection back by then (a request sent in the turn the last
-      // answer arrived in gets a second connection).
-      await new Promise((resolve) => setTimeout(resolve, 0));
-    } while (queue.length > 0);
+    }
     sending = false;
+  }
+
+  function pause(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        wake = undefined;
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      wake = done;
+    });
   }
 
   /** The oldest publishes that fit in one POST: always at least one. */
@@ -205,7 +225,8 @@ export function createPublisher(options: PublisherOptions): Publisher {
 
   async function flush(): Promise<void> {
     const waiting = [...inFlight, ...queue].map((pending) => pending.promise);
-    sendNow();
+    hurryThrough = published;
+    wake?.();
     // Settled either way: each publish's own promise tells its caller how it went.
     await Promise.allSettled(waiting);
   }
