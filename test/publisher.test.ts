@@ -313,6 +313,20 @@ describe("failures", () => {
     });
   });
 
+  it("rejects the batch with unauthorized when the token function throws, and sends nothing", async () => {
+    const { hub, seen, fetch: counting } = await start();
+    publisher = createPublisher({
+      url: `${hub.url}/api/v1/events`,
+      token: () => Promise.reject(new Error("the token service is down")),
+      fetch: counting,
+    });
+    await expect(publisher.publish("project.p1", data(1))).rejects.toMatchObject({
+      code: "unauthorized",
+      message: expect.stringMatching(/token function threw \(the token service is down\)/),
+    });
+    expect(seen.posts).toEqual([]);
+  });
+
   it("rejects a message that is not a JSON object at once, without a POST", async () => {
     const { hub, seen, fetch: counting } = await start();
     publisher = createPublisher({

@@ -175,10 +175,21 @@ export function createPublisher(options: PublisherOptions): Publisher {
   }
 
   async function sendBatch(batch: Pending[]): Promise<void> {
+    let token: string;
+    try {
+      token = typeof options.token === "string" ? options.token : await options.token();
+    } catch (cause) {
+      const error = new HeraldClientError(
+        "unauthorized",
+        `the token function threw (${describeError(cause)}): nothing was sent`,
+        { cause },
+      );
+      for (const pending of batch) pending.reject(error);
+      return;
+    }
     let status: number;
     let body: unknown;
     try {
-      const token = typeof options.token === "string" ? options.token : await options.token();
       const response = await post(url, {
         method: "POST",
         headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
