@@ -64,10 +64,7 @@ await timed("2. + id and store append (store.append)", async () => {
   }
 });
 
-const hub = createHub({
-  store: createMemoryStore(),
-  limits: { maxStreamsPerSubject: channels + 1 },
-});
+const hub = createHub({ store: createMemoryStore(), limits: { maxStreamsPerSubject: channels + 1 } });
 for (let i = 0; i < channels; i++) {
   hub.openStream({ channels: [`file.f${i}`], subject: "bench" }, sink);
 }
