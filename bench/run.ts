@@ -53,7 +53,8 @@ const SCENARIOS = {
     "BURSTS (not the studio's traffic): one channel, 1,000 subscribers, 8 events per event-loop turn, as fast as the slowest subscriber takes them",
   "http-publish":
     "HTTP publishing: Herald, 500 events/s on one channel to 100 subscribers, published in-process (herald), POSTed one per request by another process on one keep-alive connection (herald-http), or by @herald/client/publisher in batch POSTs (herald-http-batch)",
-  connections: "idle streams up to the open-file limit, memory per stream (one run, not rounds)",
+  connections:
+    "10,000 idle streams, memory per stream, on one channel and with a channel per stream",
   "reconnect-storm": "5,000 subscribers dropped at once while publishing goes on (one run)",
   "redis-2":
     "two Herald servers on Redis, one event per turn published on one, 500 subscribers on each",
@@ -103,6 +104,8 @@ const config = {
   generation: { channels: subscribers(5000), perSecond: 2, tickMs: 1 },
   /** `batchLingerMs`: how long herald-http-batch's publisher gathers events for one POST. */
   httpPublish: { perSecond: 500, subscribers: subscribers(100), batchLingerMs: 5 },
+  /** Idle streams per layout (issue 15's figure), and per process of the two on Redis: the open-file limit. */
+  connections: { streams: subscribers(10_000) },
   storm: { subscribers: subscribers(5000), perSecond: 10 },
   slowShare: {
     fast: subscribers(500),
@@ -659,21 +662,49 @@ async function httpPublish(): Promise<void> {
   );
 }
 
-/** Idle streams up to the server's open-file limit, and what each costs in memory. */
+/**
+ * How `connections` lays its idle streams out: every stream of a server on one channel, or each
+ * on a channel of its own, as the studio's users each follow their own file.
+ */
+type Layout = "oneChannel" | "channelPerStream";
+const LAYOUTS: Record<Layout, string> = {
+  oneChannel: "one channel",
+  channelPerStream: "channel per stream",
+};
+
+/**
+ * The channel of subscriber `{i}` on the server at `index` of a run, in a layout. Named about as
+ * long as the studio's (`file.<uuid>`, 41 characters; these 34 to 40): from 13 characters on,
+ * V8 keeps a name read from a request as a slice of the request's URL, which a server may then
+ * keep alive with it.
+ */
+function layoutChannel(layout: Layout, index: number): string {
+  const id = layout === "oneChannel" ? `s${index}` : "{i}";
+  return `file.${id}-8a4b-4c6d-9e0f-5f0c1d2e3b4a`;
+}
+
+/**
+ * Idle streams on each server, `streams` of them or up to the server's open-file limit
+ * (`undefined`), in `layout`, and what each costs in memory: (after - before) / streams, each
+ * read after forced collections.
+ */
 async function holdStreams(
   servers: ServerHandle[],
   system: SystemName,
+  layout: Layout,
+  wanted: number | undefined,
 ): Promise<{ clients: ClientHandle[]; per: Figures[] }> {
   const clients: ClientHandle[] = [];
   const per: Figures[] = [];
-  // A few streams opened and closed first: code compiled and pools filled on first use are
-  // not what a stream costs.
+  // A few streams opened and closed first, in the same layout (channels of their own past the
+  // measured ones): code compiled and pools filled on first use are not what a stream costs.
   for (const [index, server] of servers.entries()) {
     const warm = await startClients({
       server,
-      path: pathFor(system, [`file.c${index}`], server.token),
+      path: pathFor(system, [layoutChannel(layout, index)], server.token),
       subscribers: 200,
       processes: 1,
+      first: 1_000_000,
     });
     await stopAll([], warm);
   }
@@ -684,11 +715,15 @@ async function holdStreams(
     if (!base) continue;
     // What is left of the limit, less a few for what the process opens meanwhile.
     // (`--subscribers` caps it, for smoke runs.)
-    const streams = Math.min(base.fdLimit - base.fdsOpen - 16, subscribersOverride ?? Infinity);
+    const streams = Math.min(
+      base.fdLimit - base.fdsOpen - 16,
+      wanted ?? Number.POSITIVE_INFINITY,
+      subscribersOverride ?? Number.POSITIVE_INFINITY,
+    );
     clients.push(
       ...(await startClients({
         server,
-        path: pathFor(system, [`file.c${index}`], server.token),
+        path: pathFor(system, [layoutChannel(layout, index)], server.token),
         subscribers: streams,
         processes: Math.ceil(streams / 5000),
         concurrency: 256,
@@ -706,6 +741,12 @@ async function holdStreams(
       streams,
       fdLimit: memory.fdLimit,
       rssPerStreamBytes: Math.round((memory.rss - base.rss) / streams),
+      // What V8's young generation grew by meanwhile: pages that hold no stream once the
+      // collections have run, in the RSS above unless V8 had them resident already (its pool of
+      // freed pages): docs/BENCHMARKS.md, connections.
+      youngGenerationPerStreamBytes: Math.round(
+        (memory.youngGeneration - base.youngGeneration) / streams,
+      ),
       heapPerStreamBytes: Math.round((memory.heapUsed - base.heapUsed) / streams),
       externalPerStreamBytes: Math.round(
         (memory.external - base.external + memory.arrayBuffers - base.arrayBuffers) / streams,
@@ -717,29 +758,41 @@ async function holdStreams(
   return { clients, per };
 }
 
+/**
+ * Every system holding `config.connections.streams` idle streams in each layout, a fresh server
+ * for each, in interleaved rounds (RSS moves by several hundred bytes per stream from one run to
+ * the next: a figure is the median over the rounds); then two Herald processes on Redis, each up
+ * to its open-file limit, once.
+ */
 async function connections(redisSkip: string | undefined) {
+  /** Each round's figures, by system and layout (`herald channelPerStream`). */
+  const runs = new Map<string, Figures[]>();
+  const layouts = Object.keys(LAYOUTS) as Layout[];
+  for (let round = 0; round < config.rounds; round++) {
+    const order = systems.map((_, i) => systems[(i + round) % systems.length] as SystemName);
+    for (const system of order) {
+      for (const layout of layouts) {
+        log(`connections: ${system}, ${LAYOUTS[layout]} (round ${round + 1} of ${config.rounds})`);
+        const servers = [await startServer(system, spawnOptions(system))];
+        let clients: ClientHandle[] = [];
+        try {
+          const held = await holdStreams(servers, system, layout, config.connections.streams);
+          clients = held.clients;
+          const figures = held.per[0] ?? {};
+          log(`  ${describe(figures)}`);
+          const key = `${system} ${layout}`;
+          runs.set(key, [...(runs.get(key) ?? []), figures]);
+        } finally {
+          await stopAll(servers, clients);
+        }
+      }
+    }
+  }
   const scenario: Record<string, Figures> = {};
   for (const system of systems) {
-    log(`connections: ${system}`);
-    const servers = [await startServer(system, spawnOptions(system))];
-    let clients: ClientHandle[] = [];
-    try {
-      const held = await holdStreams(servers, system);
-      clients = held.clients;
-      const figures = held.per[0] ?? {};
-      scenario[system] = {
-        deliveriesPerSec: null,
-        p50Ms: null,
-        p99Ms: null,
-        maxMs: null,
-        serverCpuPct: null,
-        clientCpuPct: null,
-        ...figures,
-      };
-      log(`  ${describe(scenario[system] as Figures)}`);
-    } finally {
-      await stopAll(servers, clients);
-    }
+    scenario[system] = Object.fromEntries(
+      layouts.map((layout) => [layout, aggregate(runs.get(`${system} ${layout}`) ?? [])]),
+    );
   }
   if (systems.includes("herald")) {
     const herald = scenario.herald ?? {};
@@ -757,12 +810,12 @@ async function twoProcesses(): Promise<Figures> {
   const servers = [await startServer("herald", spawn), await startServer("herald", spawn)];
   let clients: ClientHandle[] = [];
   try {
-    const held = await holdStreams(servers, "herald");
+    const held = await holdStreams(servers, "herald", "oneChannel", undefined);
     clients = held.clients;
     // Every stream must hear what one process publishes: two events per channel, via Redis.
     const publisher = servers[0] as ServerHandle;
     const events = 2;
-    for (const channel of ["file.c0", "file.c1"]) {
+    for (const channel of servers.map((_, index) => layoutChannel("oneChannel", index))) {
       await publisher.call({ op: "publish", channel, count: events });
     }
     await sleep(3000);
@@ -1037,23 +1090,31 @@ function judge(): void {
     "http-publish: server CPU per published event, one POST per event (herald-http) / in-process",
   );
   const held = (results.scenarios.connections as Record<string, Figures> | undefined)?.herald;
-  if (held?.streams !== undefined) {
-    const rss = Number(held.rssPerStreamBytes);
-    const heap = Number(held.heapPerStreamBytes);
-    results.targets.connections = {
-      target: "the whole file limit (about 19,900) at ≤ 8 KiB RSS and ≤ 4 KiB heap per stream",
-      value: `${held.streams} streams, ${bytes(rss)} RSS, ${bytes(heap)} heap per stream`,
-      met: Number(held.streams) >= Number(held.fdLimit) - 100 && rss <= 8192 && heap <= 4096,
+  const perStream = held?.channelPerStream as Rounds | undefined;
+  if (perStream?.median.streams !== undefined) {
+    const { streams, rssPerStreamBytes, heapPerStreamBytes } = perStream.median;
+    const rss = Number(rssPerStreamBytes);
+    const heap = Number(heapPerStreamBytes);
+    const wanted = config.connections.streams;
+    const spread = (metric: string) =>
+      perStream.rounds.length > 1
+        ? ` (${bytes(Number(perStream.min[metric]))}–${bytes(Number(perStream.max[metric]))})`
+        : "";
+    results.targets["connections, channel per stream"] = {
+      target: `${wanted.toLocaleString("en-US")} idle streams, each on its own channel, at ≤ 4 KiB RSS and ≤ 2.5 KiB heap per stream (medians over rounds)`,
+      value: `${streams} streams, ${bytes(rss)}${spread("rssPerStreamBytes")} RSS, ${bytes(heap)}${spread("heapPerStreamBytes")} heap per stream`,
+      met: Number(streams) >= wanted && rss <= 4096 && heap <= 2560,
     };
-    const two = held.twoProcesses as Figures | undefined;
-    results.targets["connections, two processes"] = two?.skipped
+  }
+  if (held?.twoProcesses !== undefined) {
+    const two = held.twoProcesses as Figures;
+    results.targets["connections, two processes"] = two.skipped
       ? { target: "40,000", value: `skipped: ${two.skipped}`, met: null }
       : {
           target: "40,000 streams on one machine",
-          value: `${two?.streams} streams, ${two?.delivered} of ${two?.expectedAtLeast} deliveries`,
+          value: `${two.streams} streams, ${two.delivered} of ${two.expectedAtLeast} deliveries`,
           met:
-            Number(two?.streams) >= 39_000 &&
-            Number(two?.delivered) >= Number(two?.expectedAtLeast),
+            Number(two.streams) >= 39_000 && Number(two.delivered) >= Number(two.expectedAtLeast),
         };
   }
   const storm = (results.scenarios["reconnect-storm"] as Record<string, Figures> | undefined)
@@ -1188,24 +1249,43 @@ function table(): string {
   const held = results.scenarios.connections as Record<string, Figures> | undefined;
   if (held) {
     lines.push("", `### connections: ${SCENARIOS.connections}`, "");
-    row(["system", "idle streams", "RSS / stream", "heap / stream", "external / stream"]);
-    rule(5);
-    for (const [system, f] of Object.entries(held)) {
-      row([
-        system,
-        number(f.streams),
-        bytes(Number(f.rssPerStreamBytes)),
-        bytes(Number(f.heapPerStreamBytes)),
-        bytes(Number(f.externalPerStreamBytes)),
-      ]);
+    row([
+      "system",
+      "layout",
+      "idle streams",
+      "RSS / stream",
+      "young generation grew / stream",
+      "heap / stream",
+      "external / stream",
+    ]);
+    rule(7);
+    for (const [system, byLayout] of Object.entries(held)) {
+      for (const [layout, label] of Object.entries(LAYOUTS)) {
+        const f = byLayout[layout] as Rounds | undefined;
+        if (!f?.median) continue;
+        const spread = (metric: string) => {
+          const median = bytes(Number(f.median[metric]));
+          if (f.rounds.length === 1) return median;
+          return `${median} (${bytes(Number(f.min[metric]))}–${bytes(Number(f.max[metric]))})`;
+        };
+        row([
+          system,
+          label,
+          number(f.median.streams),
+          spread("rssPerStreamBytes"),
+          bytes(Number(f.median.youngGenerationPerStreamBytes)),
+          spread("heapPerStreamBytes"),
+          bytes(Number(f.median.externalPerStreamBytes)),
+        ]);
+      }
     }
     const two = held.herald?.twoProcesses as Figures | undefined;
     if (two) {
       lines.push("");
       lines.push(
         two.skipped
-          ? `Two Herald processes on Redis: skipped (${two.skipped}).`
-          : `Two Herald processes on Redis: ${number(two.streams)} streams, ${number(two.delivered)} of ${number(two.expectedAtLeast)} deliveries.`,
+          ? `Two Herald processes on Redis, one channel each, up to the open-file limit: skipped (${two.skipped}).`
+          : `Two Herald processes on Redis, one channel each, up to the open-file limit: ${number(two.streams)} streams, ${number(two.delivered)} of ${number(two.expectedAtLeast)} deliveries.`,
       );
     }
   }

@@ -229,6 +229,12 @@ export interface ServerStats {
 
 export interface MemoryReport {
   rss: number;
+  /**
+   * The young generation's pages (V8's new space, its physical size). Empty after the forced
+   * collections, which promote what lives; a process grows it once, the first time it
+   * allocates that much.
+   */
+  youngGeneration: number;
   heapUsed: number;
   heapTotal: number;
   external: number;

@@ -6,6 +6,7 @@
  */
 import { readdirSync, readFileSync } from "node:fs";
 import type { AddressInfo } from "node:net";
+import { getHeapSpaceStatistics } from "node:v8";
 import {
   type MemoryReport,
   progressMessage,
@@ -118,8 +119,10 @@ async function memory(): Promise<MemoryReport> {
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   const usage = process.memoryUsage();
+  const young = getHeapSpaceStatistics().find((space) => space.space_name === "new_space");
   return {
     rss: usage.rss,
+    youngGeneration: young?.physical_space_size ?? 0,
     heapUsed: usage.heapUsed,
     heapTotal: usage.heapTotal,
     external: usage.external,

@@ -150,9 +150,14 @@ async function startHerald(options: SystemOptions): Promise<System> {
     expiresInS: 24 * 3600,
   });
   let open = 0;
+  // One listener function for every socket: a closure and a \`once\` wrapper per socket would be
+  // the bench's own memory, charged to each stream in \`connections\`.
+  const closed = () => {
+    open--;
+  };
   server.on("connection", (socket) => {
     open++;
-    socket.once("close", () => open--);
+    socket.on("close", closed);
   });
   const failed = () => {
     errors++;
@@ -241,6 +246,10 @@ function startWs(batch: boolean): System {
 function startBetterSse(): System {
   const channels = new Map<string, Channel>();
   let open = 0;
+  // One listener function for every session, as for Herald's sockets: the count is the bench's.
+  const sessionClosed = () => {
+    open--;
+  };
   const server = createServer((req, res) => {
     const names = channelsOf(req.url);
     createSession(req, res).then(
@@ -254,7 +263,7 @@ function startBetterSse(): System {
           }
           channel.register(session);
         }
-        session.once("disconnected", () => open--);
+        session.on("disconnected", sessionClosed);
       },
       () => res.destroy(),
     );

@@ -15,14 +15,28 @@ import type { StoredEvent } from "./store.ts";
 /** Live events held per stream while it replays history; past this, history is read again. */
 const MAX_PENDING = 10_000;
 
+/**
+ * The queues of a channel that never had a live event, shared by all of them (frozen: nothing is
+ * ever pushed into it). Four empty arrays per channel are 128 B, idle channels are most of them,
+ * and a channel gets its own on its first live event (`announce`).
+ */
+const NO_QUEUE: never[] = Object.freeze([]) as never[];
+
 /** One channel's subscribers, and the live events of this turn not yet written to them. */
 export interface ChannelState {
   readonly name: string;
   /** Streams past their replay: written to once per turn, by `flush`. */
   readonly live: Set<HubStream>;
-  /** Streams still reading history: they hold live events in their `pending` meanwhile. */
-  readonly catchingUp: Set<HubStream>;
-  /** This turn's events and their frames, in seq order, until `flush` takes them. */
+  /**
+   * Streams still reading history: they hold live events in their `pending` meanwhile. Made for
+   * the first and dropped with the last: most of the time a channel has none, and an empty Set
+   * costs 150 bytes, per channel.
+   */
+  catchingUp: Set<HubStream> | undefined;
+  /**
+   * This turn's events and their frames, in seq order, until `flush` takes them. All four are
+   * `NO_QUEUE` until the channel's first live event.
+   */
   events: StoredEvent[];
   frames: Buffer[];
   /** What the running flush took (the arrays swap, so no turn allocates new ones). */
@@ -64,30 +78,51 @@ export class FanOut {
   channel(name: string): ChannelState {
     let state = this.byChannel.get(name);
     if (!state) {
+      // A copy: a name read from a request is a slice of its URL, and would keep the whole URL
+      // (with the token in its query, if any) alive for as long as the channel has subscribers.
+      const own = Buffer.from(name).toString();
       state = {
-        name,
+        name: own,
         live: new Set(),
-        catchingUp: new Set(),
-        events: [],
-        frames: [],
-        flushEvents: [],
-        flushFrames: [],
+        catchingUp: undefined,
+        events: NO_QUEUE,
+        frames: NO_QUEUE,
+        flushEvents: NO_QUEUE,
+        flushFrames: NO_QUEUE,
         joined: undefined,
         queued: false,
         flushed: 0,
         written: 0,
       };
-      this.byChannel.set(name, state);
+      this.byChannel.set(own, state);
     }
     return state;
+  }
+
+  /** Registers a new stream on its channels, catching up: live events wait in its `pending`. */
+  subscribe(stream: HubStream): void {
+    for (const state of stream.states) {
+      state.catchingUp ??= new Set();
+      state.catchingUp.add(stream);
+    }
+  }
+
+  /** Moves a stream from catching up to live on its channels. */
+  goLive(stream: HubStream): void {
+    for (const state of stream.states) {
+      stopCatchingUp(state, stream);
+      state.live.add(stream);
+    }
   }
 
   /** Takes a stream off its channels, and forgets the channels nobody subscribes to any more. */
   unsubscribe(stream: HubStream): void {
     for (const state of stream.states) {
       state.live.delete(stream);
-      state.catchingUp.delete(stream);
-      if (state.live.size === 0 && state.catchingUp.size === 0) this.byChannel.delete(state.name);
+      stopCatchingUp(state, stream);
+      if (state.live.size === 0 && state.catchingUp === undefined) {
+        this.byChannel.delete(state.name);
+      }
     }
   }
 
@@ -96,12 +131,15 @@ export class FanOut {
     if (event.seq > this.announcedSeq) this.announcedSeq = event.seq;
     const channel = this.byChannel.get(event.channel);
     if (!channel) return;
-    for (const stream of channel.catchingUp) {
-      const pending = stream.pending as StoredEvent[];
-      if (pending.length < MAX_PENDING) pending.push(event);
-      else stream.pendingOverflowed = true;
+    if (channel.catchingUp) {
+      for (const stream of channel.catchingUp) {
+        const pending = stream.pending as StoredEvent[];
+        if (pending.length < MAX_PENDING) pending.push(event);
+        else stream.pendingOverflowed = true;
+      }
     }
     if (channel.live.size === 0) return;
+    if (channel.events === NO_QUEUE) ownQueues(channel);
     channel.events.push(event);
     channel.frames.push(this.frames.frameOf(event));
     if (!channel.queued) {
@@ -196,6 +234,19 @@ export class FanOut {
     if (delivered > 0) this.metrics.delivered.inc(delivered);
     this.lastFlushEnd = performance.now();
   };
+}
+
+/** A channel's own queues, made at its first live event (flush swaps them, never replaces them). */
+function ownQueues(channel: ChannelState): void {
+  channel.events = [];
+  channel.frames = [];
+  channel.flushEvents = [];
+  channel.flushFrames = [];
+}
+
+function stopCatchingUp(state: ChannelState, stream: HubStream): void {
+  const catchingUp = state.catchingUp;
+  if (catchingUp?.delete(stream) && catchingUp.size === 0) state.catchingUp = undefined;
 }
 
 /** This flush's events of every channel of `stream`, in seq order. */

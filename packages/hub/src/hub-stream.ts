@@ -12,8 +12,11 @@ export interface StreamHost extends OutboundContext {
 export class HubStream extends OutboundQueue implements OpenStream {
   declare protected readonly context: StreamHost;
   readonly subject: string;
-  /** The state of each of its channels, kept alive by this stream's subscription. */
-  readonly states: ChannelState[] = [];
+  /**
+   * The state of each of its channels, kept alive by this stream's subscription. Made at its
+   * exact length: pushed into, an array of one would hold room for 17.
+   */
+  readonly states: readonly ChannelState[];
   /** Live events that arrive while history is being read; `undefined` once live. */
   pending: StoredEvent[] | undefined = [];
   /** Live events were dropped from `pending`: read history again before going live. */
@@ -22,12 +25,22 @@ export class HubStream extends OutboundQueue implements OpenStream {
   flush = 0;
   /** The one channel with events for it in that flush; `undefined` where several had. */
   flushChannel: ChannelState | undefined = undefined;
-  /** When it opened (`performance.now()`), for `maxStreamAgeMs`. */
-  readonly openedAt = performance.now();
+  /**
+   * When it opened (`performance.now()`), for `maxStreamAgeMs`: in whole ms, rounded up so that
+   * it never looks older than it is. A small integer is kept in the object itself; a fraction
+   * would take a number object of its own (16 B per stream).
+   */
+  readonly openedAt = Math.ceil(performance.now());
 
-  constructor(sink: StreamSink, host: StreamHost, subject: string) {
+  constructor(
+    sink: StreamSink,
+    host: StreamHost,
+    subject: string,
+    states: readonly ChannelState[],
+  ) {
     super(sink, host);
     this.subject = subject;
+    this.states = states;
   }
 
   /** Its channels, made from `states` (read only to replay and to close). */

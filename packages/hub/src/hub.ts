@@ -268,12 +268,7 @@ export function createHub(options: HubOptions): Hub {
     now,
     announcedSeq: () => fanOut.announcedSeq,
     headKnown: () => headKnown,
-    goLive(stream: HubStream) {
-      for (const state of stream.states) {
-        state.catchingUp.delete(stream);
-        state.live.add(stream);
-      }
-    },
+    goLive: (stream: HubStream) => fanOut.goLive(stream),
   };
 
   const stopListening = store.onEvent(
@@ -348,19 +343,15 @@ export function createHub(options: HubOptions): Hub {
     reportError: onError,
 
     openStream(request, sink) {
-      const channels = new Set(request.channels);
-      const stream = new HubStream(sink, host, request.subject);
+      const states = [...new Set(request.channels)].map((channel) => fanOut.channel(channel));
+      const stream = new HubStream(sink, host, request.subject, states);
       streams.add(stream);
       admission.opened(request.subject);
       metrics.openStreams.inc();
-      metrics.subscriptions.inc(channels.size);
+      metrics.subscriptions.inc(states.length);
       // Registered before history is read, so an event published meanwhile is held in
       // `pending` rather than missed.
-      for (const channel of channels) {
-        const state = fanOut.channel(channel);
-        state.catchingUp.add(stream);
-        stream.states.push(state);
-      }
+      fanOut.subscribe(stream);
       stream.write(opening);
       catchUp(stream, request, catchUpContext).catch((error: unknown) => {
         // The store failed mid-replay: end the stream so the client reconnects and retries,

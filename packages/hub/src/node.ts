@@ -40,9 +40,15 @@ export function createNodeHandler(hub: Hub, options: EventsHandlerOptions): Node
 /** One admission per hub, shared by its adapters (the Fastify plugin mounts two). */
 const admissions = new WeakMap<Hub, StreamAdmission>();
 
+/** Where an admitted stream counts under the stream caps, to give back when it closes. */
+interface Place {
+  readonly admission: StreamAdmission;
+  readonly address: string;
+}
+
 /**
- * Admits a confirmed stream answer under the stream caps: the answer with the function that
- * releases its place, or the refusal to send instead.
+ * Admits a confirmed stream answer under the stream caps: the answer with the place it takes,
+ * or the refusal to send instead.
  */
 function admitted(
   hub: Hub,
@@ -50,7 +56,7 @@ function admitted(
   options: EventsHandlerOptions,
   remoteAddress: string | undefined,
   header: (name: string) => string | undefined,
-): { answer: HubResponse; release?: () => void } {
+): { answer: HubResponse; place?: Place } {
   if (answer.kind !== "stream") return { answer };
   let admission = admissions.get(hub);
   if (!admission) {
@@ -61,7 +67,8 @@ function admitted(
     ? options.clientAddress(remoteAddress, header)
     : (remoteAddress ?? "unknown");
   try {
-    return { answer, release: admission.admit(address) };
+    admission.admit(address);
+    return { answer, place: { admission, address } };
   } catch (error) {
     if (!(error instanceof HeraldError)) throw error;
     const retry: Record<string, string> =
@@ -102,7 +109,7 @@ export function sendNodeResponse(
   res: ServerResponse,
   options: EventsHandlerOptions,
 ): void {
-  const { answer, release } = admitted(
+  const { answer, place } = admitted(
     hub,
     confirmStream(hub, unconfirmed),
     options,
@@ -126,10 +133,14 @@ export function sendNodeResponse(
   const { socket } = res;
   // No socket, or a closed one: the client went while its token was being checked.
   if (!socket || res.closed) {
-    release?.();
+    place?.admission.release(place.address);
     return;
   }
-  openStream(hub, answer.request, socket, res.chunkedEncoding, release);
+  const sink = openStream(hub, answer.request, socket, res.chunkedEncoding, place as Place);
+  if (sink) {
+    sinks.set(socket, sink);
+    socket.on("close", closeStream);
+  }
 }
 
 /**
@@ -157,21 +168,29 @@ export function acceptEventStreams(server: Server, hub: Hub, options: EventsHand
   const nodeHttp = server.listeners("connection") as ((socket: Socket) => void)[];
   server.removeAllListeners("connection");
 
-  /** The connections taken here and not handed over: node:http's own lists do not hold them. */
-  const held = new Set<Socket>();
+  /**
+   * The connections taken here and not handed over (node:http's own lists do not hold them):
+   * each with the timer of its head until its stream opens, then with the stream's sink. One
+   * table and one close listener per socket from its first byte to its stream's end: a listener
+   * added and removed on the way would leave the socket's listener list at its grown size.
+   */
+  const held = new Map<Socket, SocketSink | NodeJS.Timeout>();
   function forget(this: Socket): void {
+    const entry = held.get(this);
     held.delete(this);
+    if (entry instanceof SocketSink) entry.closed();
+    else clearTimeout(entry);
   }
   // What node:http's close functions do for its connections, done for these too: one that is
   // still sending its head, or answered, is idle (`server.close()` ends those); a stream is not.
   const closeIdle = server.closeIdleConnections.bind(server);
   const closeAll = server.closeAllConnections.bind(server);
   server.closeIdleConnections = () => {
-    for (const socket of held) if (!openStreams.has(socket)) socket.destroy();
+    for (const [socket, entry] of held) if (!(entry instanceof SocketSink)) socket.destroy();
     closeIdle();
   };
   server.closeAllConnections = () => {
-    for (const socket of held) socket.destroy();
+    for (const socket of held.keys()) socket.destroy();
     closeAll();
   };
 
@@ -188,6 +207,9 @@ export function acceptEventStreams(server: Server, hub: Hub, options: EventsHand
 
   server.on("connection", (socket: Socket) => {
     let bytes: Buffer = Buffer.alloc(0);
+    // Once the head is read nothing of its reading may stay on the socket: a listener left
+    // there would keep this closure's context (the head's bytes, the timer) for the stream's life.
+    // (A close meanwhile clears the timer in `forget`.)
     const stopReading = () => {
       socket.off("data", onData);
       clearTimeout(deadline);
@@ -225,18 +247,17 @@ export function acceptEventStreams(server: Server, hub: Hub, options: EventsHand
         );
       });
     };
-    held.add(socket);
-    socket.once("close", forget);
-    // A connection reset: `close` follows, and whatever the connection held is let go there.
-    socket.on("error", ignoreSocketError);
-    socket.on("data", onData);
     // From the connection's start, not from its last byte: a head trickled a byte at a time
     // is cut like a silent one (node:http's headersTimeout does the same for its own).
     const deadline = setTimeout(() => {
       stopReading();
       refuseHead(socket, 408, "the request head did not arrive in time: send it at once");
     }, server.headersTimeout || 60_000);
-    socket.once("close", stopReading);
+    held.set(socket, deadline);
+    socket.on("close", forget);
+    // A connection reset: `close` follows, and whatever the connection held is let go there.
+    socket.on("error", ignoreSocketError);
+    socket.on("data", onData);
   });
 
   async function serveStream(socket: Socket, head: RequestHead, bytes: Buffer): Promise<void> {
@@ -249,7 +270,7 @@ export function acceptEventStreams(server: Server, hub: Hub, options: EventsHand
     if (socket.destroyed) return;
     // A path that URL parsing led out of the hub's (a dot segment): node:http's to answer.
     if (!unconfirmed) return handOver(socket, bytes);
-    const { answer, release } = admitted(
+    const { answer, place } = admitted(
       hub,
       confirmStream(hub, unconfirmed),
       options,
@@ -271,7 +292,9 @@ export function acceptEventStreams(server: Server, hub: Hub, options: EventsHand
     socket.on("data", ignoreData);
     socket.on("end", endSocket);
     socket.resume();
-    openStream(hub, answer.request, socket, true, release);
+    const sink = openStream(hub, answer.request, socket, true, place as Place);
+    // `forget`, on the socket since its first byte, closes the stream when the socket closes.
+    if (sink) held.set(socket, sink);
   }
 }
 
@@ -318,41 +341,38 @@ function endSocket(this: Socket): void {
 }
 
 /**
- * Opens a stream whose head is out, on its socket, and closes it (and gives its place under the
- * stream caps back) when the socket closes.
+ * Opens a stream whose head is out, on its socket, and returns its sink, whose `closed()` the
+ * caller calls when the socket closes; `undefined` where the client went meanwhile (the stream
+ * is closed and its place under the stream caps given back).
  */
 function openStream(
   hub: Hub,
   request: StreamRequest,
   socket: Socket,
   chunked: boolean,
-  release: (() => void) | undefined,
-): void {
+  place: Place,
+): SocketSink | undefined {
   // Frames are small and latency matters more than packet count.
   socket.setNoDelay(true);
   socket.setTimeout(0);
-  const stream = hub.openStream(request, new SocketSink(socket, chunked));
+  const sink = new SocketSink(socket, chunked, place.admission, place.address);
+  sink.stream = hub.openStream(request, sink);
   // The client may have gone while the stream opened.
-  if (socket.destroyed) {
-    stream.close();
-    release?.();
-  } else {
-    openStreams.set(socket, stream);
-    if (release) releases.set(socket, release);
-    socket.once("close", closeStream);
-  }
+  if (!socket.destroyed) return sink;
+  sink.closed();
+  return undefined;
 }
 
-/** The stream of each open socket, for the one `close` listener all of them share. */
-const openStreams = new WeakMap<Socket, OpenStream>();
-/** What gives each open socket's place under the stream caps back. */
-const releases = new WeakMap<Socket, () => void>();
+/**
+ * The sink of each open stream's socket that node:http served first, for the one `close`
+ * listener all of them share (acceptEventStreams keeps its own in `held`).
+ */
+const sinks = new WeakMap<Socket, SocketSink>();
 
 function closeStream(this: Socket): void {
-  openStreams.get(this)?.close();
-  openStreams.delete(this);
-  releases.get(this)?.();
-  releases.delete(this);
+  const sink = sinks.get(this);
+  sinks.delete(this);
+  sink?.closed();
 }
 
 /**
@@ -363,11 +383,23 @@ function closeStream(this: Socket): void {
  * one `socket.write`. A class, not closures, keeps an idle stream's heap small.
  */
 class SocketSink implements StreamSink {
+  /** The hub's stream written here, once open. */
+  stream: OpenStream | undefined = undefined;
+
   constructor(
     private readonly socket: Socket,
     /** Chunked transfer coding; not for an HTTP/1.0 client, whose body ends with the connection. */
     private readonly chunked: boolean,
+    /** Where the stream counts under the stream caps (fields, not an object: one less per stream). */
+    private readonly admission: StreamAdmission,
+    private readonly address: string,
   ) {}
+
+  /** The socket closed: the stream ends and gives its place back. */
+  closed(): void {
+    this.stream?.close();
+    this.admission.release(this.address);
+  }
 
   write(chunk: Uint8Array): void {
     if (!this.socket.destroyed) this.socket.write(this.chunked ? framed(chunk) : chunk);

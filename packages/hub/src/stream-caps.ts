@@ -46,9 +46,14 @@ export function openFileLimit(limitsFile = "/proc/self/limits"): number | undefi
 export interface StreamAdmission {
   /**
    * Counts a stream from `address` in, or throws the refusal (`unavailable` with
-   * `retryAfterS`, or `too_many_connections`). Call the returned function when it closes.
+   * `retryAfterS`, or `too_many_connections`). Call `release(address)` once when it closes.
    */
-  admit(address: string): () => void;
+  admit(address: string): void;
+  /**
+   * Gives the place of a stream admitted from `address` back. A method, not a function per
+   * stream: what every open stream holds until it closes is counted in bytes.
+   */
+  release(address: string): void;
 }
 
 export class CapacityError extends HeraldError {
@@ -77,15 +82,12 @@ export function createStreamAdmission(caps: StreamCaps = {}): StreamAdmission {
       }
       open++;
       byAddress.set(address, held + 1);
-      let released = false;
-      return () => {
-        if (released) return;
-        released = true;
-        open--;
-        const left = (byAddress.get(address) ?? 1) - 1;
-        if (left > 0) byAddress.set(address, left);
-        else byAddress.delete(address);
-      };
+    },
+    release(address) {
+      open--;
+      const left = (byAddress.get(address) ?? 1) - 1;
+      if (left > 0) byAddress.set(address, left);
+      else byAddress.delete(address);
     },
   };
 }

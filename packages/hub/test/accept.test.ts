@@ -380,6 +380,66 @@ describe("acceptEventStreams on a real server", () => {
   });
 });
 
+describe("the stream cap", () => {
+  it("gives a closed stream's place back once, whether acceptEventStreams or node:http took it", async () => {
+    const capped = createHub({ store: createMemoryStore() });
+    const options = { auth, streamCaps: { maxOpenStreams: 1 } };
+    const handle = createNodeHandler(capped, options);
+    const own = createServer((req, res) => {
+      handle(req, res).then(
+        (handled) => {
+          if (!handled) res.writeHead(404).end();
+        },
+        (error: unknown) => res.destroy(error instanceof Error ? error : new Error(String(error))),
+      );
+    });
+    acceptEventStreams(own, capped, options);
+    const ownPort = await listen(own);
+    const streamsOpen = async () => (await capped.metrics.openStreams.get()).values[0]?.value;
+    const status = async (client: Connection) => {
+      const received = await client.receive(/\r\n/);
+      return received.slice(0, received.indexOf("\r\n"));
+    };
+    try {
+      const fresh = await connection(ownPort);
+      await fresh.send(streamRequest("/api/v1/events/file.cap"));
+      expect(await status(fresh)).toBe("HTTP/1.1 200 OK");
+      const refused = await connection(ownPort);
+      await refused.send(streamRequest("/api/v1/events/file.cap"));
+      const answer = await refused.closed;
+      expect(answer).toMatch(/^HTTP\/1\.1 503 /);
+      expect(answer).toContain('"code":"unavailable"');
+      fresh.socket.destroy();
+      await until(async () => (await streamsOpen()) === 0);
+
+      // Through node:http: a stream asked for after another request on the same connection.
+      const later = await connection(ownPort);
+      await later.send("GET /healthz HTTP/1.1\r\nHost: hub\r\n\r\n");
+      await later.receive(/"status":"ok"/);
+      await later.send(streamRequest("/api/v1/events/file.cap"));
+      await later.receive(/: ok\n/);
+      const refusedAgain = await connection(ownPort);
+      await refusedAgain.send(streamRequest("/api/v1/events/file.cap"));
+      expect(await refusedAgain.closed).toMatch(/^HTTP\/1\.1 503 /);
+      later.socket.destroy();
+      await until(async () => (await streamsOpen()) === 0);
+
+      // One place back, not two: the next stream opens, the one after is refused.
+      const next = await connection(ownPort);
+      await next.send(streamRequest("/api/v1/events/file.cap"));
+      expect(await status(next)).toBe("HTTP/1.1 200 OK");
+      const over = await connection(ownPort);
+      await over.send(streamRequest("/api/v1/events/file.cap"));
+      expect(await over.closed).toMatch(/^HTTP\/1\.1 503 /);
+    } finally {
+      await capped.close();
+      own.closeAllConnections();
+      await new Promise<void>((resolve) => own.close(() => resolve()));
+      await capped.store.close();
+    }
+  });
+});
+
 describe("closing a server with acceptEventStreams", () => {
   it("ends connections still sending their head on close(), and streams on closeAllConnections()", async () => {
     const own = serve();
