@@ -1,11 +1,18 @@
 /**
  * A publisher in a process of its own, publishing to Herald over HTTP as an application server
- * would: `POST /api/v1/events/{channel}` on one keep-alive connection, one event at a time,
- * each awaited, at a fixed rate (`run.ts`'s `http-publish` scenario). It reports what the hub
- * accepted and its own CPU time; the server's CPU time per published event is the figure.
+ * would, at a fixed rate (`run.ts`'s `http-publish` scenario), in one of two ways:
+ * - one event per POST (`POST /api/v1/events/{channel}`) on one keep-alive connection, each
+ *   awaited (`herald-http`);
+ * - through `@herald/client/publisher` (`herald-http-batch`): each publish made as its tick
+ *   comes, not awaited, and the publisher gathers them into batch POSTs (`POST /api/v1/events`)
+ *   over fetch's keep-alive connection, waiting `lingerMs` for more after the first.
+ * It reports what the hub accepted, the POSTs it took and its own CPU time; the server's CPU
+ * time per published event is the figure.
  */
+import diagnostics from "node:diagnostics_channel";
 import { Agent, request } from "node:http";
 import type { Socket } from "node:net";
+import { createPublisher, type Publisher } from "@herald/client/publisher";
 import {
   type PublisherCommand,
   type PublisherReport,
@@ -18,6 +25,8 @@ let connections = 0;
 const seen = new WeakSet<Socket>();
 let published = 0;
 let total = 0;
+let posts = 0;
+let publisher: Publisher | undefined;
 let errors = 0;
 const problems: string[] = [];
 let markCpu = process.cpuUsage();
@@ -47,6 +56,7 @@ function post(port: number, token: string, channel: string, body: string): Promi
       (res) => {
         res.resume();
         res.on("end", () => {
+          posts++;
           if (res.statusCode === 201) {
             published++;
             total++;
@@ -68,12 +78,30 @@ function post(port: number, token: string, channel: string, body: string): Promi
   });
 }
 
+/** The batch publisher, on fetch; its connections counted where fetch (undici) reports them. */
+function startBatchPublisher(port: number, token: string, lingerMs: number): Publisher {
+  diagnostics.subscribe("undici:client:connected", () => {
+    connections++;
+  });
+  return createPublisher({
+    url: `http://127.0.0.1:${port}/api/v1/events`,
+    token,
+    lingerMs,
+    fetch: async (input, init) => {
+      const response = await fetch(input, init);
+      posts++;
+      return response;
+    },
+  });
+}
+
 function report(): PublisherReport {
   const cpu = process.cpuUsage(markCpu);
   return {
     op: "report",
     published,
     total,
+    posts,
     errors,
     problems,
     cpuUs: cpu.user + cpu.system,
@@ -85,17 +113,33 @@ function report(): PublisherReport {
 process.on("message", (command: PublisherCommand) => {
   switch (command.op) {
     case "setup": {
-      const { port, token, channel, perSecond } = command;
+      const { port, token, channel, perSecond, batchLingerMs } = command;
       let n = 0;
-      stop = ticking(1000 / perSecond, () => {
-        n++;
-        return post(port, token, channel, JSON.stringify(progressMessage(n, "http")));
-      });
+      if (batchLingerMs === undefined) {
+        stop = ticking(1000 / perSecond, () => {
+          n++;
+          return post(port, token, channel, JSON.stringify(progressMessage(n, "http")));
+        });
+      } else {
+        const batches = startBatchPublisher(port, token, batchLingerMs);
+        publisher = batches;
+        stop = ticking(1000 / perSecond, async () => {
+          n++;
+          batches.publish(channel, progressMessage(n, "http") as { type: "render_progress" }).then(
+            () => {
+              published++;
+              total++;
+            },
+            (error: { code?: string; message?: string }) => note(error.code ?? String(error)),
+          );
+        });
+      }
       process.send?.(report());
       break;
     }
     case "mark":
       published = 0;
+      posts = 0;
       markCpu = process.cpuUsage();
       markWall = performance.now();
       process.send?.(report());
@@ -105,7 +149,8 @@ process.on("message", (command: PublisherCommand) => {
       break;
     case "stop":
       stop();
-      process.send?.(report());
+      // What is queued goes out, so that every event numbered is published (or counted failed).
+      void (publisher?.flush() ?? Promise.resolve()).then(() => process.send?.(report()));
       break;
     case "exit":
       stop();

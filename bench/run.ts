@@ -52,7 +52,7 @@ const SCENARIOS = {
   "burst-1k":
     "BURSTS (not the studio's traffic): one channel, 1,000 subscribers, 8 events per event-loop turn, as fast as the slowest subscriber takes them",
   "http-publish":
-    "HTTP publishing: Herald, 500 events/s on one channel to 100 subscribers, POSTed by another process on one keep-alive connection (herald-http) or published in-process (herald)",
+    "HTTP publishing: Herald, 500 events/s on one channel to 100 subscribers, published in-process (herald), POSTed one per request by another process on one keep-alive connection (herald-http), or by @herald/client/publisher in batch POSTs (herald-http-batch)",
   connections:
     "10,000 idle streams, memory per stream, on one channel and with a channel per stream",
   "reconnect-storm": "5,000 subscribers dropped at once while publishing goes on (one run)",
@@ -102,7 +102,8 @@ const config = {
   ackEveryMs: 2,
   rate: { perSecond: 40 },
   generation: { channels: subscribers(5000), perSecond: 2, tickMs: 1 },
-  httpPublish: { perSecond: 500, subscribers: subscribers(100) },
+  /** `batchLingerMs`: how long herald-http-batch's publisher gathers events for one POST. */
+  httpPublish: { perSecond: 500, subscribers: subscribers(100), batchLingerMs: 5 },
   /** Idle streams per layout (issue 15's figure), and per process of the two on Redis: the open-file limit. */
   connections: { streams: subscribers(10_000) },
   storm: { subscribers: subscribers(5000), perSecond: 10 },
@@ -574,15 +575,15 @@ async function generation(): Promise<void> {
 }
 
 /**
- * Herald's HTTP publishing beside its in-process publish, at the same rate to the same
- * subscribers: the server's CPU per published event of each.
+ * Herald's HTTP publishing, one event per POST and in batches, beside its in-process publish, at
+ * the same rate to the same subscribers: the server's CPU per published event of each.
  */
 async function httpPublish(): Promise<void> {
   const channel = "file.http";
-  const { perSecond } = config.httpPublish;
+  const { perSecond, batchLingerMs } = config.httpPublish;
   await interleaved(
     "http-publish",
-    ["herald", "herald-http"],
+    ["herald", "herald-http", "herald-http-batch"],
     async (variant) => {
       const servers: ServerHandle[] = [];
       const clients: ClientHandle[] = [];
@@ -599,7 +600,7 @@ async function httpPublish(): Promise<void> {
             checkSequence: true,
           })),
         );
-        if (variant === "herald-http") {
+        if (variant !== "herald") {
           publishers.push(
             await startHttpPublisher({
               op: "setup",
@@ -607,6 +608,7 @@ async function httpPublish(): Promise<void> {
               token: server.token as string,
               channel,
               perSecond,
+              ...(variant === "herald-http-batch" ? { batchLingerMs } : {}),
             }),
           );
         } else {
@@ -642,6 +644,7 @@ async function httpPublish(): Promise<void> {
           serverCpuUsPerEvent: round2(stats.cpuUs / Math.max(1, events)),
           publisherCpuUsPerEvent: sent ? round2(sent.cpuUs / Math.max(1, events)) : null,
           publisherConnections: sent ? sent.connections : null,
+          eventsPerPost: sent ? round2(events / Math.max(1, sent.posts)) : null,
           publishFailures: sent ? sent.errors : stats.publishErrors,
           subscribers: final.open,
           lost: final.gaps,
@@ -652,7 +655,10 @@ async function httpPublish(): Promise<void> {
         await stopAll(servers, clients, publishers);
       }
     },
-    [{ numerator: "herald-http", denominator: "herald", metric: "serverCpuUsPerEvent" }],
+    [
+      { numerator: "herald-http", denominator: "herald", metric: "serverCpuUsPerEvent" },
+      { numerator: "herald-http-batch", denominator: "herald", metric: "serverCpuUsPerEvent" },
+    ],
   );
 }
 
@@ -1069,11 +1075,19 @@ function judge(): void {
     "generation: server CPU per delivery, herald / ws",
   );
   p99Target("generation", 50);
+  // The issue's target is for batches over keep-alive connections; one POST per event is
+  // judged against the same bound, so that both figures are in the targets.
+  ratioTarget(
+    "http-publish",
+    "herald-http-batch/herald serverCpuUsPerEvent",
+    3,
+    "http-publish: server CPU per published event, HTTP in batches (herald-http-batch) / in-process",
+  );
   ratioTarget(
     "http-publish",
     "herald-http/herald serverCpuUsPerEvent",
     3,
-    "http-publish: server CPU per published event, HTTP / in-process",
+    "http-publish: server CPU per published event, one POST per event (herald-http) / in-process",
   );
   const held = (results.scenarios.connections as Record<string, Figures> | undefined)?.herald;
   const perStream = held?.channelPerStream as Rounds | undefined;
@@ -1208,13 +1222,14 @@ function table(): string {
       "published/s",
       "server µs/event",
       "publisher µs/event",
+      "events/POST",
       "p50 ms",
       "p99 ms",
       "lost",
       "invalid",
       "publish failures",
     ]);
-    rule(9);
+    rule(10);
     for (const [variant, f] of Object.entries(results.scenarios[name] ?? {})) {
       const m = (f as Rounds).median;
       row([
@@ -1222,6 +1237,7 @@ function table(): string {
         m.publishedPerSec,
         spreadOf(name, variant, "serverCpuUsPerEvent"),
         m.publisherCpuUsPerEvent,
+        m.eventsPerPost,
         m.p50Ms,
         spreadOf(name, variant, "p99Ms"),
         m.lost,

@@ -319,6 +319,11 @@ export type PublisherCommand =
       token: string;
       channel: string;
       perSecond: number;
+      /**
+       * Publish through `@herald/client/publisher` (batch POSTs to `/api/v1/events`) with this
+       * `lingerMs`, each publish not awaited; absent: one POST per event, each awaited.
+       */
+      batchLingerMs?: number;
     }
   | { op: "mark" }
   | { op: "report" }
@@ -330,6 +335,8 @@ export interface PublisherReport {
   /** Events the hub answered 201 to since the last `mark`, and in all. */
   published: number;
   total: number;
+  /** POSTs answered since the last `mark`. */
+  posts: number;
   errors: number;
   problems: string[];
   cpuUs: number;

@@ -12,6 +12,7 @@ const entries = [
   "@herald/hub/fastify",
   "@herald/hub/redis",
   "@herald/client",
+  "@herald/client/publisher",
   "@herald/react",
 ];
 const exported = {};
@@ -49,6 +50,12 @@ const received = await new Promise((resolve, reject) => {
 });
 client.close();
 
+// A remote server's publisher: a batch POST through fetch, answered with the event's id.
+const { createPublisher } = await import("@herald/client/publisher");
+const publisher = createPublisher({ url: `${baseUrl}/api/v1/events`, token });
+const publishedId = await publisher.publish("project.p1", { type: "data", data: { n: 2 } });
+await publisher.close();
+
 // The fetch adapter answers a Request with a Response.
 const fetchHandler = createFetchHandler(hub, { auth });
 const refused = await fetchHandler(new Request(`${baseUrl}/api/v1/events/project.p1`));
@@ -66,5 +73,5 @@ function Status() {
 const html = renderToString(createElement(HeraldProvider, null, createElement(Status)));
 
 process.stdout.write(
-  `${JSON.stringify({ exported, received, fetchStatus: refused.status, html, node: process.version })}\n`,
+  `${JSON.stringify({ exported, received, fetchStatus: refused.status, publishedId, html, node: process.version })}\n`,
 );

@@ -21,7 +21,7 @@ const PACKAGES = ["@herald/protocol", "@herald/hub", "@herald/client", "@herald/
 const ENTRY_POINTS: Record<(typeof PACKAGES)[number], string[]> = {
   "@herald/protocol": [".", "./schemas"],
   "@herald/hub": [".", "./node", "./fastify", "./fetch", "./redis"],
-  "@herald/client": ["."],
+  "@herald/client": [".", "./publisher"],
   "@herald/react": ["."],
 };
 
@@ -140,6 +140,7 @@ describe("the installed tarballs", () => {
       exported: Record<string, Record<string, string>>;
       received: unknown;
       fetchStatus: number;
+      publishedId: string;
       html: string;
     };
     // The public names apps already use keep working.
@@ -162,6 +163,9 @@ describe("the installed tarballs", () => {
       useImageSSE: "function",
     });
     expect(seen.exported["@herald/client"]).toMatchObject({ createEventsClient: "function" });
+    expect(seen.exported["@herald/client/publisher"]).toMatchObject({
+      createPublisher: "function",
+    });
     expect(seen.exported["@herald/protocol"]).toMatchObject({
       HeraldError: "function",
       formatChannel: "function",
@@ -173,6 +177,7 @@ describe("the installed tarballs", () => {
     expect(seen.exported["@herald/protocol"]).not.toHaveProperty("messageSchema");
     expect(seen.received).toMatchObject({ type: "data", data: { n: 1 }, channel: "project.p1" });
     expect(seen.fetchStatus).toBe(401);
+    expect(seen.publishedId).toMatch(/^\w+-\d+$/);
     expect(seen.html).toBe("<p>idle</p>");
   });
 });

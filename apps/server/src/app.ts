@@ -108,6 +108,7 @@ export async function createApp(config: AppOptions): Promise<App> {
   const hub = createHub({
     store,
     maxStreamAgeMs: config.streamMaxAgeMs || undefined,
+    coalesceMs: config.coalesceMs,
     onError: (error) => fastify.log.error({ err: error }, error.message),
   });
   const sessions = createSessions({

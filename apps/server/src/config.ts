@@ -40,6 +40,8 @@ export interface ServerConfig {
   maxStreamsPerAddress: number;
   /** Event streams are ended (and resumed by their clients) at this age, in ms; 0: never. */
   streamMaxAgeMs?: number | undefined;
+  /** The hub's write coalescing while busy, in ms (hub `coalesceMs`); 0: off. */
+  coalesceMs?: number | undefined;
 }
 
 export function readConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
@@ -65,6 +67,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
       number(env.STORAGE_QUOTA_MB, 1024, "STORAGE_QUOTA_MB") * 1024 * 1024,
     ),
     streamMaxAgeMs: integer(env.HERALD_STREAM_MAX_AGE_MS, 0, "HERALD_STREAM_MAX_AGE_MS"),
+    coalesceMs: integer(env.HERALD_COALESCE_MS, 2, "HERALD_COALESCE_MS"),
   };
 }
 

@@ -46,24 +46,34 @@ export function createJwtAuth(options: { secret?: string } = {}): JwtAuth {
       "HERALD_JWT_SECRET must be at least 32 characters: HS256 with a short secret can be guessed offline",
     );
   }
-  const key = secretText === undefined ? processSecret() : new TextEncoder().encode(secretText);
+  const secret = secretText === undefined ? processSecret() : new TextEncoder().encode(secretText);
+  // Imported once: jose imports raw bytes again on every call, which was half of a check's cost.
+  const key = crypto.subtle.importKey("raw", secret, { name: "HMAC", hash: "SHA-256" }, false, [
+    "sign",
+    "verify",
+  ]);
+  const verified = new VerifiedTokens();
 
   return {
     async authenticate(token) {
+      const known = verified.get(token);
+      if (known) return known;
       let payload: Record<string, unknown>;
       try {
-        ({ payload } = await jwtVerify(token, key, {
+        ({ payload } = await jwtVerify(token, await key, {
           algorithms: ["HS256"],
           requiredClaims: ["sub", "exp"],
         }));
       } catch (error) {
         throw new HeraldError("unauthorized", describeTokenError(error), { cause: error });
       }
-      return {
+      const principal: Principal = {
         subject: String(payload.sub),
         channels: stringList(payload.channels),
         publish: stringList(payload.publish),
       };
+      verified.set(token, principal, Number(payload.exp) * 1000);
+      return principal;
     },
     async sign(claims) {
       return new SignJWT({ channels: claims.channels ?? [], publish: claims.publish ?? [] })
@@ -71,22 +81,53 @@ export function createJwtAuth(options: { secret?: string } = {}): JwtAuth {
         .setSubject(claims.sub)
         .setIssuedAt()
         .setExpirationTime(Math.floor(Date.now() / 1000) + (claims.expiresInS ?? 3600))
-        .sign(key);
+        .sign(await key);
     },
   };
+}
+
+/** Tokens verified, kept at most this many (a publisher's, a page's that reconnects). */
+const VERIFIED_TOKENS = 10_000;
+
+/**
+ * Tokens this authenticator has verified, with what they stand for, until they expire: a
+ * keep-alive publisher sends the same token with every POST and a page with every reconnect,
+ * and checking its signature again was most of what a one-event POST cost (docs/BENCHMARKS.md,
+ * http-publish). A token is kept only after its signature and claims passed, and is dropped at
+ * its `exp`, so the answer is the one a new check would give. The oldest goes first when full.
+ */
+class VerifiedTokens {
+  private readonly byToken = new Map<string, { principal: Principal; expiresAt: number }>();
+
+  get(token: string): Principal | undefined {
+    const entry = this.byToken.get(token);
+    if (!entry) return undefined;
+    if (Date.now() < entry.expiresAt) return entry.principal;
+    this.byToken.delete(token);
+    return undefined;
+  }
+
+  set(token: string, principal: Principal, expiresAt: number): void {
+    if (!(expiresAt > Date.now())) return;
+    if (this.byToken.size >= VERIFIED_TOKENS) {
+      const oldest = this.byToken.keys().next().value;
+      if (oldest !== undefined) this.byToken.delete(oldest);
+    }
+    this.byToken.set(token, { principal, expiresAt });
+  }
 }
 
 /** Where the process's own secret is kept: one key for every copy of this module. */
 const PROCESS_SECRET = Symbol.for("@herald/hub.processJwtSecret");
 
-function processSecret(): Uint8Array {
+function processSecret(): Uint8Array<ArrayBuffer> {
   if (globalThis.process?.env?.NODE_ENV === "production") {
     throw new HeraldError(
       "internal",
       "createJwtAuth() has no secret and NODE_ENV is production: set HERALD_JWT_SECRET to a random string of 32 characters or more (the same on every server), or pass createJwtAuth({ secret }). A secret made up at start would refuse every token after a restart or on another server",
     );
   }
-  const holder = globalThis as { [PROCESS_SECRET]?: Uint8Array };
+  const holder = globalThis as { [PROCESS_SECRET]?: Uint8Array<ArrayBuffer> };
   let key = holder[PROCESS_SECRET];
   if (!key) {
     key = crypto.getRandomValues(new Uint8Array(32));

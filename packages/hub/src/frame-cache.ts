@@ -25,6 +25,8 @@ interface CachedFrame {
 export class FrameCache {
   private frames = new Map<number, CachedFrame>();
   private olderFrames = new Map<number, CachedFrame>();
+  /** The highest seq encoded: an event above it (each new one) is encoded without lookups. */
+  private newestSeq = 0;
 
   frameOf(event: StoredEvent): Buffer {
     return this.entryOf(event).frame;
@@ -43,9 +45,13 @@ export class FrameCache {
   }
 
   private entryOf(event: StoredEvent): CachedFrame {
-    const cached = this.frames.get(event.seq) ?? this.olderFrames.get(event.seq);
-    // The id too: a store that lost its history starts a new epoch, whose seqs may come again.
-    if (cached?.id === event.id) return cached;
+    if (event.seq <= this.newestSeq) {
+      const cached = this.frames.get(event.seq) ?? this.olderFrames.get(event.seq);
+      // The id too: a store that lost its history starts a new epoch, whose seqs may come again.
+      if (cached?.id === event.id) return cached;
+    } else {
+      this.newestSeq = event.seq;
+    }
     const entry: CachedFrame = {
       id: event.id,
       frame: Buffer.from(encodeEventFrame(event.id, event.data)),

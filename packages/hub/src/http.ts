@@ -5,9 +5,12 @@
  *   GET  {basePath}/{channel}            one stream on one channel
  *   GET  {basePath}?channel=A&channel=B  one stream on several
  *   POST {basePath}/{channel}            publish (201 {"id"})
+ *   POST {basePath}                      publish a batch: {"events": [{"channel", "message"}, …]}
+ *                                        (201 {"ids"}, in the same order)
  *   GET  /healthz, /readyz, /metrics     operations (PROTOCOL.md section 9)
  */
 import {
+  channelProblem,
   type ErrorBody,
   HeraldError,
   matchesChannelPattern,
@@ -15,7 +18,7 @@ import {
   printable,
 } from "@herald/protocol";
 import { type Authenticator, assertChannelsAllowed, type Principal } from "./auth.ts";
-import type { Hub, StreamRequest } from "./hub.ts";
+import { type BatchEvent, type Hub, PartialPublishError, type StreamRequest } from "./hub.ts";
 import type { StreamCaps } from "./stream-caps.ts";
 
 export interface HubRequest {
@@ -111,17 +114,11 @@ export function createEventsHandler(hub: Hub, options: EventsHandlerOptions): Ev
     const pathChannel = rest === "" ? undefined : rest;
     if (request.method === "GET" || request.method === "HEAD")
       return subscribe(request, pathChannel);
-    if (request.method === "POST" && pathChannel !== undefined)
-      return publish(request, pathChannel);
+    if (request.method === "POST")
+      return pathChannel === undefined ? publishBatch(request) : publish(request, pathChannel);
     return {
-      ...json(
-        405,
-        error(
-          "method_not_allowed",
-          `use GET to subscribe${pathChannel ? " or POST to publish" : ""}`,
-        ),
-      ),
-      headers: { ...JSON_HEADERS, allow: pathChannel ? "GET, POST" : "GET" },
+      ...json(405, error("method_not_allowed", "use GET to subscribe or POST to publish")),
+      headers: { ...JSON_HEADERS, allow: "GET, POST" },
     };
   }
 
@@ -187,24 +184,57 @@ export function createEventsHandler(hub: Hub, options: EventsHandlerOptions): Ev
     const principal = await authenticate(request);
     assertChannelsAllowed([channel], principal.publish, "publish to");
     const bytes = await request.readBody(hub.limits.maxMessageBytes);
-    let message: unknown;
-    try {
-      message = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
-    } catch (cause) {
-      throw new HeraldError("invalid_message", "the body must be one JSON object in UTF-8", {
-        cause,
-      });
-    }
-    if (nestingDepth(message) > MAX_NESTING) {
-      // JSON.parse takes any depth, but serialising the message again overflows the stack.
-      throw new HeraldError(
-        "invalid_message",
-        `the message nests deeper than ${MAX_NESTING} levels: flatten it`,
-      );
-    }
+    const message = parseJson(bytes, "the body must be one JSON object in UTF-8");
+    assertNesting(message, "the message");
     // Any JSON: publish checks it at run time and refuses it with invalid_message.
     const id = await hub.publish(channel, message as PublishedMessage);
     return json(201, { id });
+  }
+
+  /**
+   * `POST {basePath}`: several events in one request. Everything is checked before anything is
+   * published: the token, the body's size and shape, every channel name, the token's publish
+   * claim on every channel, every message (`hub.publishMany`). The events are then published
+   * in their order.
+   */
+  async function publishBatch(request: HubRequest): Promise<HubResponse> {
+    // The token before the body: nobody gets a megabyte parsed without one.
+    const principal = await authenticate(request);
+    const { maxBatchBytes, maxBatchEvents } = hub.limits;
+    const bytes = await request.readBody(maxBatchBytes);
+    const events = batchEvents(parseJson(bytes, BATCH_SHAPE), maxBatchEvents);
+    for (const [index, { channel }] of events.entries()) {
+      const problem = channelProblem(channel, hub.channelKinds);
+      if (problem) {
+        const field = `events[${index}].channel`;
+        throw new HeraldError("invalid_channel", `${field}: ${problem}`, { field });
+      }
+    }
+    // Each channel matched once, however many events it has.
+    const allowed = new Set<string>();
+    for (const [index, { channel }] of events.entries()) {
+      if (allowed.has(channel)) continue;
+      if (!matchesChannelPattern(channel, principal.publish)) {
+        const field = `events[${index}].channel`;
+        throw new HeraldError(
+          "forbidden",
+          `${field}: this token may not publish to ${channel}: ask for a token whose publish claim covers it`,
+          { field },
+        );
+      }
+      allowed.add(channel);
+    }
+    for (const [index, { message }] of events.entries()) {
+      assertNesting(message, `events[${index}].message`);
+    }
+    try {
+      return json(201, { ids: await hub.publishMany(events) });
+    } catch (caught) {
+      if (!(caught instanceof PartialPublishError)) throw caught;
+      if (caught.code === "internal") hub.reportError(caught);
+      // The ids of what was published, so the publisher knows exactly what to send again.
+      return json(caught.status, { ...caught.toBody(), ids: caught.ids });
+    }
   }
 
   async function authenticate(request: HubRequest): Promise<Principal> {
@@ -293,6 +323,66 @@ function cookieValue(header: string | undefined, name: string): string | undefin
     if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim() || undefined;
   }
   return undefined;
+}
+
+const BATCH_SHAPE =
+  'the body must be {"events": [{"channel": "…", "message": {…}}, …]} in UTF-8 JSON';
+
+function parseJson(bytes: Uint8Array, shape: string): unknown {
+  try {
+    return JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
+  } catch (cause) {
+    throw new HeraldError("invalid_message", shape, { cause });
+  }
+}
+
+/** The events of a batch body, each with a string channel; messages are checked later. */
+function batchEvents(body: unknown, maxEvents: number): BatchEvent[] {
+  const events = (body as { events?: unknown } | null)?.events;
+  if (typeof body !== "object" || body === null || !Array.isArray(events)) {
+    throw new HeraldError("invalid_message", BATCH_SHAPE);
+  }
+  if (events.length === 0) {
+    throw new HeraldError("invalid_message", "events is empty: send at least one event", {
+      field: "events",
+    });
+  }
+  if (events.length > maxEvents) {
+    throw new HeraldError(
+      "payload_too_large",
+      `the batch holds ${events.length} events; the limit is ${maxEvents}: send them in several batches`,
+      { field: "events" },
+    );
+  }
+  for (const [index, event] of events.entries()) {
+    if (typeof event !== "object" || event === null || Array.isArray(event)) {
+      const field = `events[${index}]`;
+      throw new HeraldError(
+        "invalid_message",
+        `${field} must be an object: {"channel": "…", "message": {…}}`,
+        { field },
+      );
+    }
+    if (typeof (event as { channel?: unknown }).channel !== "string") {
+      const field = `events[${index}].channel`;
+      throw new HeraldError("invalid_channel", `${field} must be a channel name (a string)`, {
+        field,
+      });
+    }
+  }
+  // Messages of any shape: publishMany checks each and names the one it refuses.
+  return events as BatchEvent[];
+}
+
+function assertNesting(message: unknown, what: string): void {
+  if (nestingDepth(message) > MAX_NESTING) {
+    // JSON.parse takes any depth, but serialising the message again overflows the stack.
+    throw new HeraldError(
+      "invalid_message",
+      `${what} nests deeper than ${MAX_NESTING} levels: flatten it`,
+      what.startsWith("events[") ? { field: what } : undefined,
+    );
+  }
 }
 
 /** How deeply arrays and objects nest in a parsed JSON value, without recursion. */

@@ -18,6 +18,7 @@ import {
   encodePlannedEnd,
   encodeRetry,
   HeraldError,
+  type PublishedMessage,
   type PublishedMessageOf,
 } from "@herald/protocol";
 import { Admission } from "./admission.ts";
@@ -29,7 +30,7 @@ import { HubStream, type StreamHost } from "./hub-stream.ts";
 import { createHubMetrics, type HubMetrics } from "./metrics.ts";
 import { publishedJson } from "./published-message.ts";
 import { startRotation } from "./rotation.ts";
-import type { EventStore } from "./store.ts";
+import type { EventStore, StoredEvent } from "./store.ts";
 
 /** Where a hub writes one stream's bytes: a Node response, a Fetch body, a test double. */
 export interface StreamSink {
@@ -54,6 +55,10 @@ export interface HubLimits {
   maxStreamsPerSubject?: number;
   /** Largest message a publisher may send, in bytes of JSON (default 64 KiB). */
   maxMessageBytes?: number;
+  /** Largest body of a batch publish over HTTP (`POST {basePath}`), in bytes (default 1 MiB). */
+  maxBatchBytes?: number;
+  /** Most events one batch publish over HTTP may hold (default 1,000). */
+  maxBatchEvents?: number;
   /**
    * A stream whose unsent bytes and what it keeps after conflation pass this is closed as a
    * slow consumer; it resumes from history when it reconnects (default 1 MiB).
@@ -111,6 +116,38 @@ export interface StreamRequest {
   subject: string;
 }
 
+/** One event of a batch: `hub.publishMany`, and `POST {basePath}`'s `events`. */
+export interface BatchEvent {
+  channel: string;
+  message: PublishedMessage;
+}
+
+/**
+ * The event store failed partway through a batch: `ids` are those of the events stored before
+ * the failure (`events[0]` up to `events[ids.length - 1]`); the event at `field`
+ * (`events[ids.length]`) may have been stored (a Redis store that timed out may still have
+ * appended it), the later ones were not.
+ */
+export class PartialPublishError extends HeraldError {
+  readonly ids: readonly string[];
+
+  constructor(ids: readonly string[], cause: unknown) {
+    const at = ids.length;
+    const before =
+      at === 0
+        ? "nothing was published before it"
+        : `events[0] to events[${at - 1}] were published (their ids are in "ids")`;
+    // A HeraldError's message is written for clients; any other may hold internals.
+    const reason = cause instanceof HeraldError ? ` (${cause.message})` : "";
+    super(
+      cause instanceof HeraldError ? cause.code : "internal",
+      `the event store failed at events[${at}]${reason}: ${before}; events[${at}] may have been published, the later ones were not: publish again from events[${at}]`,
+      { cause, field: `events[${at}]` },
+    );
+    this.ids = ids;
+  }
+}
+
 /** An open stream; the adapter calls `close()` when its connection ends. */
 export interface OpenStream {
   close(): void;
@@ -127,6 +164,13 @@ export interface Hub {
    * compile; the hub checks every message again at run time, for callers that pass JSON.
    */
   publish<T extends string>(channel: string, message: PublishedMessageOf<T>): Promise<string>;
+  /**
+   * Publishes several events, in their order, and returns their ids in the same order. Every
+   * event is checked before any is stored: one refused (its channel or its message) refuses the
+   * batch with a HeraldError whose `field` names it (`events[3].message`), and nothing is
+   * published. A store failing partway rejects with a `PartialPublishError`.
+   */
+  publishMany(events: readonly BatchEvent[]): Promise<string[]>;
   /** Checks the channels of a stream: how many, and each name; throws HeraldError with the refusal. */
   checkChannels(channels: readonly string[]): void;
   /** Checks a whole stream request (channels and the per-subject limit) before any byte is written. */
@@ -142,6 +186,8 @@ export const DEFAULT_LIMITS: Required<HubLimits> = {
   maxChannelsPerStream: 32,
   maxStreamsPerSubject: 64,
   maxMessageBytes: 64 * 1024,
+  maxBatchBytes: 1024 * 1024,
+  maxBatchEvents: 1000,
   maxBufferedBytes: 1024 * 1024,
   behindBytes: 4 * 1024,
 };
@@ -262,6 +308,34 @@ export function createHub(options: HubOptions): Hub {
       const event = await store.append(channel, data, ts);
       metrics.published.inc();
       return event.id;
+    },
+
+    async publishMany(events) {
+      // One clock reading for the batch: its events arrived together.
+      const ts = now();
+      const data = events.map(({ channel, message }, index) => {
+        try {
+          return publishedJson(channel, message, ts, channelKinds, limits.maxMessageBytes);
+        } catch (error) {
+          if (!(error instanceof HeraldError)) throw error;
+          const field = `events[${index}].${error.code === "invalid_channel" ? "channel" : "message"}`;
+          throw new HeraldError(error.code, `${field}: ${error.message}`, { cause: error, field });
+        }
+      });
+      // One after another, each awaited: a store keeps a channel's order only between appends
+      // that do not overlap (the Redis store may retry one in a new epoch).
+      const ids: string[] = [];
+      for (const [index, { channel }] of events.entries()) {
+        let event: StoredEvent;
+        try {
+          event = await store.append(channel, data[index] as string, ts);
+        } catch (cause) {
+          throw new PartialPublishError(ids, cause);
+        }
+        metrics.published.inc();
+        ids.push(event.id);
+      }
+      return ids;
     },
 
     checkChannels: (channels) => admission.checkChannels(channels),

@@ -131,7 +131,8 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): EventStore 
     async append(channel, data, ts) {
       assertOpen();
       seq += 1;
-      const event: StoredEvent = { id: formatCursor({ epoch, seq }), seq, channel, data, ts };
+      // formatCursor's form, without an object per event on the publish path.
+      const event: StoredEvent = { id: `${epoch}-${seq}`, seq, channel, data, ts };
       let history = histories.get(channel);
       if (!history) {
         history = new ChannelHistory();

@@ -391,6 +391,26 @@ describe.each(Object.keys(transports))("through %s", (name) => {
     await reader.close();
   });
 
+  it("delivers a batch published in one POST, in order and with its ids", async () => {
+    const t = await start();
+    const reader = await t.open("/api/v1/events?channel=project.a&channel=file.b", bearer(t));
+    await reader.until((r) => r.comments.includes("ok"), "the opening comment");
+    const answer = await t.request("POST", "/api/v1/events", {
+      headers: { ...bearer(t), "content-type": "application/json" },
+      body: JSON.stringify({
+        events: [
+          { channel: "project.a", message: { type: "data", data: { n: 1 } } },
+          { channel: "file.b", message: { type: "data", data: { n: 2 } } },
+        ],
+      }),
+    });
+    expect(answer.status).toBe(201);
+    const { ids } = JSON.parse(answer.text) as { ids: string[] };
+    await reader.until((r) => r.events.length === 2, "the batch's two events");
+    expect(reader.events.map((event) => event.id)).toEqual(ids);
+    await reader.close();
+  });
+
   it("answers a request without a token with a 401 JSON error", async () => {
     const t = await start();
     for (const method of ["GET", "POST"]) {

@@ -302,4 +302,29 @@ describe("createJwtAuth", () => {
     const principal = await b.authenticate(await a.sign({ sub: "u1", channels: ["user.u1"] }));
     expect(principal).toEqual({ subject: "u1", channels: ["user.u1"], publish: [] });
   });
+
+  it("keeps a verified token's answer until the token expires, and refuses it after", async () => {
+    const auth = createJwtAuth({ secret: OTHER_SECRET });
+    vi.useFakeTimers({ toFake: ["Date"] });
+    try {
+      const token = await auth.sign({ sub: "u1", publish: ["file.*"], expiresInS: 60 });
+      const first = await auth.authenticate(token);
+      expect(await auth.authenticate(token)).toEqual(first);
+      vi.setSystemTime(Date.now() + 61_000);
+      await expect(auth.authenticate(token)).rejects.toMatchObject({
+        code: "unauthorized",
+        message: expect.stringMatching(/expired/),
+      });
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it("never takes a token another secret signed for one it verified", async () => {
+    const auth = createJwtAuth({ secret: OTHER_SECRET });
+    const good = await auth.sign({ sub: "u1", channels: ["user.u1"] });
+    await auth.authenticate(good);
+    const forged = await signRaw({ channels: ["user.u1"] }, { sub: "u1", exp: inAnHour() });
+    await expect(auth.authenticate(forged)).rejects.toMatchObject({ code: "unauthorized" });
+  });
 });

@@ -5,7 +5,7 @@
  */
 import type { PublishedMessage } from "@herald/protocol";
 import fc from "fast-check";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { createHub, type Hub, type StreamSink } from "../src/hub.ts";
 import { createMemoryStore } from "../src/memory-store.ts";
 
@@ -49,8 +49,12 @@ afterEach(async () => {
   hub = undefined;
 });
 
-function start(limits: { maxBufferedBytes?: number } = {}): Hub {
-  hub = createHub({ store: createMemoryStore(), limits });
+/**
+ * A hub without write coalescing unless asked for: these tests follow the writes turn by turn,
+ * as an idle hub makes them (coalescing has its own tests below).
+ */
+function start(limits: { maxBufferedBytes?: number } = {}, coalesceMs = 0): Hub {
+  hub = createHub({ store: createMemoryStore(), limits, coalesceMs });
   return hub;
 }
 
@@ -58,6 +62,46 @@ const open = (target: Hub, channels: string[], out: TestSink) =>
   target.openStream({ channels, subject: "s" }, out);
 const message = (n: number) => ({ type: "data", data: { n } });
 const turn = () => new Promise((resolve) => setImmediate(resolve));
+
+describe("write coalescing", () => {
+  it("writes at the end of the turn while the hub is idle", async () => {
+    const target = start({}, 1000);
+    const out = sink();
+    open(target, ["project.a"], out);
+    out.chunks.length = 0;
+    const id = await target.publish("project.a", message(1));
+    await turn();
+    expect(out.ids()).toEqual([id]);
+  });
+
+  it("gathers what a busy hub publishes over several turns into one write per stream", async () => {
+    const target = start({}, 200);
+    const sinks = [sink(), sink()];
+    for (const out of sinks) open(target, ["project.a"], out);
+    for (const out of sinks) out.chunks.length = 0;
+    const first = await target.publish("project.a", message(0));
+    await turn();
+    for (const out of sinks) expect(out.ids()).toEqual([first]);
+    // The hub wrote less than 200 ms ago: it is busy, and the next events wait for one write.
+    const later: string[] = [];
+    for (let n = 1; n <= 3; n++) {
+      later.push(await target.publish("project.a", message(n)));
+      await turn();
+    }
+    for (const out of sinks) expect(out.ids()).toEqual([first]);
+    await vi.waitFor(() => {
+      for (const out of sinks) expect(out.ids()).toEqual([first, ...later]);
+    });
+    for (const out of sinks) expect(out.chunks).toHaveLength(2);
+    expect(sinks[1]?.chunks[1]).toBe(sinks[0]?.chunks[1]);
+  });
+
+  it("refuses a coalescing delay that is no number of ms from 0 to 1000", () => {
+    for (const coalesceMs of [-1, 1001, Number.NaN]) {
+      expect(() => createHub({ store: createMemoryStore(), coalesceMs })).toThrow(/coalesceMs/);
+    }
+  });
+});
 
 describe("live fan-out", () => {
   it("writes the events of one turn once per stream, the same buffer for every stream of a channel", async () => {

@@ -241,6 +241,34 @@ export function openApiDocument() {
             },
           },
         },
+        post: {
+          summary:
+            "Publish a batch, in order, all checked first (a token whose publish claim covers every channel)",
+          security: [{ bearer: [] }],
+          requestBody: {
+            required: true,
+            content: json(
+              z.object({
+                events: z
+                  .array(z.object({ channel: z.string(), message: publishedMessageSchema }))
+                  .min(1)
+                  .max(1000),
+              }),
+              "input",
+            ),
+          },
+          responses: {
+            201: answer(
+              "Published; the ids in the events' order",
+              z.object({ ids: z.array(z.string()) }),
+            ),
+            400: refusal("Not a batch, or an event refused (error.field names it)"),
+            401: refusal("No valid token"),
+            403: refusal("The token may not publish to an event's channel (error.field names it)"),
+            413: refusal("A body over 1 MiB, more than 1,000 events, or a message over 64 KiB"),
+            503: refusal("The event store failed partway: ids holds those of the events published"),
+          },
+        },
       },
     },
   };
