@@ -8,6 +8,7 @@
  */
 import { createEventsHandler, createHub, createJwtAuth, createMemoryStore } from "@herald/hub";
 import { progressMessage } from "../lib/shared.ts";
+import { timed } from "./timed.ts";
 
 const events = Number(process.argv[2] ?? 20_000);
 const auth = createJwtAuth({ secret: "micro-bench-secret-of-at-least-32-chars" });
@@ -15,21 +16,6 @@ const token = await auth.sign({ sub: "bench", publish: ["file.*"] });
 const hub = createHub({ store: createMemoryStore() });
 const handle = createEventsHandler(hub, { auth });
 const encoder = new TextEncoder();
-
-async function timed(label: string, run: () => Promise<void>): Promise<void> {
-  await run(); // warm-up
-  const samples: number[] = [];
-  for (let round = 0; round < 5; round++) {
-    const cpu = process.cpuUsage();
-    await run();
-    const used = process.cpuUsage(cpu);
-    samples.push((used.user + used.system) / events);
-  }
-  samples.sort((a, b) => a - b);
-  process.stdout.write(
-    `${label.padEnd(44)} ${(samples[2] as number).toFixed(2)} µs/event (${(samples[0] as number).toFixed(2)}–${(samples[4] as number).toFixed(2)})\n`,
-  );
-}
 
 function post(path: string, body: Uint8Array) {
   return handle({
@@ -42,27 +28,27 @@ function post(path: string, body: Uint8Array) {
 
 const message = (n: number) => progressMessage(n, "f1") as { type: "render_progress" };
 
-await timed("hub.publish, awaited", async () => {
+await timed("hub.publish, awaited", events, async () => {
   for (let n = 0; n < events; n++) await hub.publish("file.f1", message(n));
 });
-await timed("auth.authenticate (once per request)", async () => {
+await timed("auth.authenticate (once per request)", events, async () => {
   for (let n = 0; n < events; n++) await auth.authenticate(token);
 });
-await timed("POST /api/v1/events/{channel}, 1 per request", async () => {
+await timed("POST /api/v1/events/{channel}, 1 per request", events, async () => {
   for (let n = 0; n < events; n++) {
     const answer = await post("/api/v1/events/file.f1", encoder.encode(JSON.stringify(message(n))));
     if (answer?.status !== 201) throw new Error(`answered ${answer?.status}`);
   }
 });
 for (const size of [1, 3, 10, 100]) {
-  await timed(`hub.publishMany, ${size} per call`, async () => {
+  await timed(`hub.publishMany, ${size} per call`, events, async () => {
     for (let n = 0; n < events; n += size) {
       await hub.publishMany(
         Array.from({ length: size }, (_, i) => ({ channel: "file.f1", message: message(n + i) })),
       );
     }
   });
-  await timed(`POST /api/v1/events, ${size} per request`, async () => {
+  await timed(`POST /api/v1/events, ${size} per request`, events, async () => {
     for (let n = 0; n < events; n += size) {
       const batch = Array.from({ length: size }, (_, i) => ({
         channel: "file.f1",

@@ -8,6 +8,7 @@
  *   HUB_SRC=$PWD/node_modules/.herald-baseline npx tsx --conditions=@herald/source bench/micro/publish-path.ts
  */
 import { progressMessage } from "../lib/shared.ts";
+import { timed } from "./timed.ts";
 
 const src = process.env.HUB_SRC ?? new URL("../../packages/hub/src", import.meta.url).pathname;
 type Index = typeof import("../../packages/hub/src/index.ts");
@@ -30,30 +31,12 @@ const sink = {
   close() {},
 };
 
-function timed(label: string, run: () => Promise<void> | void): Promise<void> {
-  return (async () => {
-    await run(); // warm-up
-    const samples: number[] = [];
-    for (let round = 0; round < 5; round++) {
-      const cpu = process.cpuUsage();
-      await run();
-      const used = process.cpuUsage(cpu);
-      samples.push((used.user + used.system) / events);
-    }
-    samples.sort((a, b) => a - b);
-    const median = samples[2] as number;
-    process.stdout.write(
-      `${label.padEnd(44)} ${median.toFixed(3)} µs/event (${(samples[0] as number).toFixed(3)}–${(samples[4] as number).toFixed(3)})\n`,
-    );
-  })();
-}
-
 const messages = Array.from({ length: channels }, (_, i) => progressMessage(i, `f${i}`));
 const kinds = ["project", "file", "user"];
 
 const steps = process.env.STEPS ?? "1234";
 if (steps.includes("1"))
-  await timed("1. validation and JSON (publishedJson)", () => {
+  await timed("1. validation and JSON (publishedJson)", events, () => {
     for (let n = 0; n < events; n++) {
       const i = n % channels;
       publishedJson(`file.f${i}`, messages[i], n, kinds, 65536);
@@ -62,7 +45,7 @@ if (steps.includes("1"))
 
 const store = createMemoryStore();
 if (steps.includes("2"))
-  await timed("2. + id and store append (store.append)", async () => {
+  await timed("2. + id and store append (store.append)", events, async () => {
     for (let n = 0; n < events; n++) {
       const i = n % channels;
       const channel = `file.f${i}`;
@@ -73,7 +56,7 @@ if (steps.includes("2"))
 const frameStore = createMemoryStore();
 const frames = new FrameCache();
 if (steps.includes("3"))
-  await timed("3. + its SSE frame (FrameCache.frameOf)", async () => {
+  await timed("3. + its SSE frame (FrameCache.frameOf)", events, async () => {
     for (let n = 0; n < events; n++) {
       const i = n % channels;
       const channel = `file.f${i}`;
@@ -92,7 +75,7 @@ for (let i = 0; i < channels; i++) {
 await new Promise((resolve) => setTimeout(resolve, 50));
 const turn = () => new Promise((resolve) => setImmediate(resolve));
 if (steps.includes("4"))
-  await timed("4. hub.publish, awaited, to a stream each", async () => {
+  await timed("4. hub.publish, awaited, to a stream each", events, async () => {
     for (let n = 0; n < events; n++) {
       const i = n % channels;
       await hub.publish(`file.f${i}`, messages[i] as { type: "render_progress" });

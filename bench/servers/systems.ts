@@ -113,7 +113,6 @@ async function startHerald(options: SystemOptions): Promise<System> {
     store,
     // One token for every subscriber: the per-user limit would refuse the 65th stream.
     limits: { maxStreamsPerSubject: 1_000_000 },
-    ...(process.env.BENCH_COALESCE_MS ? { coalesceMs: Number(process.env.BENCH_COALESCE_MS) } : {}),
     onError: (error) => {
       errors++;
       if (errors < 5) process.stderr.write(`herald: ${error.message}\n`);
