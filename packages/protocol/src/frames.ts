@@ -8,10 +8,17 @@
  * because a CR, LF or NUL there would let a value inject a field of its own.
  */
 
-const LINE_BREAK = /[\r\n\0]/;
+/**
+ * Whether `value` holds a CR, LF or NUL. Three `includes` rather than one regular expression:
+ * on an event's JSON (a few hundred characters, once per published event) they take a third of
+ * the time (docs/BENCHMARKS.md, "The publish path, step by step").
+ */
+function hasLineBreak(value: string): boolean {
+  return value.includes("\n") || value.includes("\r") || value.includes("\0");
+}
 
 export function assertFieldValue(name: string, value: string): void {
-  if (LINE_BREAK.test(value)) {
+  if (hasLineBreak(value)) {
     throw new TypeError(
       `SSE ${name} must not contain CR, LF or NUL: they would end the field early`,
     );
@@ -21,7 +28,7 @@ export function assertFieldValue(name: string, value: string): void {
 /** One event: `id: <id>\ndata: <json>\n\n`. `json` must be the output of JSON.stringify. */
 export function encodeEventFrame(id: string, json: string): string {
   assertFieldValue("id", id);
-  if (LINE_BREAK.test(json)) throw new TypeError("SSE data must be one line of JSON");
+  if (hasLineBreak(json)) throw new TypeError("SSE data must be one line of JSON");
   return `id: ${id}\ndata: ${json}\n\n`;
 }
 
