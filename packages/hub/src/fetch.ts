@@ -11,12 +11,13 @@
  */
 import { HeraldError } from "@herald/protocol";
 import {
+  admitStream,
   confirmStream,
   createEventsHandler,
   type EventsHandlerOptions,
   type HubRequest,
 } from "./http.ts";
-import type { Hub } from "./hub.ts";
+import type { Hub, OpenStream } from "./hub.ts";
 
 export type FetchEventsHandler = (request: Request) => Promise<Response>;
 
@@ -33,43 +34,71 @@ export function createFetchHandler(hub: Hub, options: EventsHandlerOptions): Fet
       };
       return Response.json(body, { status: 404 });
     }
-    const answer = confirmStream(hub, handled);
+    // A Request carries no client address: the per-address cap needs `clientAddress`.
+    const { answer, place } = admitStream(
+      hub,
+      confirmStream(hub, handled),
+      options,
+      undefined,
+      (name) => request.headers.get(name) ?? undefined,
+    );
     if (answer.kind === "body") {
       return new Response(request.method === "HEAD" ? null : answer.body, {
         status: answer.status,
         headers: answer.headers,
       });
     }
-    let close = () => {};
+    // The stream's place under the caps goes back once, at the first of its ways to end: the
+    // client going (abort, cancel), the hub closing or ending it.
+    let placeHeld = place !== undefined;
+    const releasePlace = () => {
+      if (!placeHeld || !place) return;
+      placeHeld = false;
+      place.admission.release(place.address);
+    };
+    let close = releasePlace;
     let wakeUp: (() => void) | undefined;
     const body = new ReadableStream<Uint8Array>(
       {
         start(controller) {
-          const stream = hub.openStream(answer.request, {
-            write(chunk) {
-              controller.enqueue(chunk);
-            },
-            get bufferedBytes() {
-              // desiredSize goes negative as unread bytes pile up past the high-water mark.
-              return Math.max(0, -(controller.desiredSize ?? 0));
-            },
-            drained() {
-              // Nothing unread: the reader already asked for more, and will not ask again.
-              if ((controller.desiredSize ?? 0) >= 0) return Promise.resolve();
-              return new Promise<void>((resolve) => {
-                wakeUp = resolve;
-              });
-            },
-            close() {
-              stream.close();
-              controller.error(new HeraldError("unavailable", "the stream was closed by the hub"));
-            },
-            end() {
-              // The reader still gets what is queued, then the end of the body.
-              controller.close();
-            },
-          });
-          close = () => stream.close();
+          let stream: OpenStream;
+          try {
+            stream = hub.openStream(answer.request, {
+              write(chunk) {
+                controller.enqueue(chunk);
+              },
+              get bufferedBytes() {
+                // desiredSize goes negative as unread bytes pile up past the high-water mark.
+                return Math.max(0, -(controller.desiredSize ?? 0));
+              },
+              drained() {
+                // Nothing unread: the reader already asked for more, and will not ask again.
+                if ((controller.desiredSize ?? 0) >= 0) return Promise.resolve();
+                return new Promise<void>((resolve) => {
+                  wakeUp = resolve;
+                });
+              },
+              close() {
+                releasePlace();
+                stream.close();
+                controller.error(
+                  new HeraldError("unavailable", "the stream was closed by the hub"),
+                );
+              },
+              end() {
+                releasePlace();
+                // The reader still gets what is queued, then the end of the body.
+                controller.close();
+              },
+            });
+          } catch (error) {
+            releasePlace();
+            throw error;
+          }
+          close = () => {
+            releasePlace();
+            stream.close();
+          };
           request.signal.addEventListener("abort", close, { once: true });
         },
         pull() {

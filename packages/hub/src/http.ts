@@ -19,7 +19,12 @@ import {
 } from "@herald/protocol";
 import { type Authenticator, assertChannelsAllowed, type Principal } from "./auth.ts";
 import { type BatchEvent, type Hub, PartialPublishError, type StreamRequest } from "./hub.ts";
-import type { StreamCaps } from "./stream-caps.ts";
+import {
+  admissionOf,
+  CapacityError,
+  type StreamAdmission,
+  type StreamCaps,
+} from "./stream-caps.ts";
 
 export interface HubRequest {
   readonly method: string;
@@ -51,14 +56,15 @@ export interface EventsHandlerOptions {
   /** More stores `/readyz` asks besides the event store, by name (for example a database). */
   readinessChecks?: Record<string, () => Promise<void>>;
   /**
-   * Caps on open streams, for the process and per client address (Node adapters; see
+   * Caps on open streams, for the process and per client address (every adapter; see
    * stream-caps.ts). The first options given for a hub set them for all its adapters.
    */
   streamCaps?: StreamCaps;
   /**
    * The client's address for the per-address cap, from the connection's address and the
    * request's headers. Default: the connection's address (X-Forwarded-For is anyone's to
-   * forge; believe it only from proxies you trust).
+   * forge; believe it only from proxies you trust). The fetch adapter has no connection
+   * (`remoteAddress` is `undefined`): without this option, only the process's cap applies there.
    */
   clientAddress?: (
     remoteAddress: string | undefined,
@@ -303,6 +309,42 @@ export function confirmStream(hub: Hub, answer: HubResponse): HubResponse {
   } catch (caught) {
     if (!(caught instanceof HeraldError)) throw caught;
     return json(caught.status, caught.toBody());
+  }
+}
+
+/** Where an admitted stream counts under the stream caps, to give back once when it closes. */
+export interface StreamPlace {
+  readonly admission: StreamAdmission;
+  /** `undefined` where the adapter cannot know the client's address: the process cap only. */
+  readonly address: string | undefined;
+}
+
+/**
+ * Admits a confirmed stream answer under the stream caps (stream-caps.ts): the answer with the
+ * place it takes, or the refusal to send instead. `remoteAddress` is the connection's address,
+ * `undefined` where the adapter has none (fetch); `clientAddress` may still name one from the
+ * headers, and without either the per-address cap does not apply.
+ */
+export function admitStream(
+  hub: Hub,
+  answer: HubResponse,
+  options: EventsHandlerOptions,
+  remoteAddress: string | undefined,
+  header: (name: string) => string | undefined,
+): { answer: HubResponse; place?: StreamPlace } {
+  if (answer.kind !== "stream") return { answer };
+  const admission = admissionOf(hub, options.streamCaps);
+  const address = options.clientAddress
+    ? options.clientAddress(remoteAddress, header)
+    : remoteAddress;
+  try {
+    admission.admit(address);
+    return { answer, place: { admission, address } };
+  } catch (error) {
+    if (!(error instanceof HeraldError)) throw error;
+    const retry: Record<string, string> =
+      error instanceof CapacityError ? { "retry-after": String(error.retryAfterS) } : {};
+    return { answer: errorResponse(error, retry) };
   }
 }
 

@@ -14,16 +14,17 @@ import type { Socket } from "node:net";
 import { Server as TlsServer } from "node:tls";
 import { HeraldError } from "@herald/protocol";
 import {
+  admitStream,
   confirmStream,
   createEventsHandler,
   type EventsHandlerOptions,
-  errorResponse,
   type HubRequest,
   type HubResponse,
+  type StreamPlace,
 } from "./http.ts";
 import type { Hub, OpenStream, StreamRequest, StreamSink } from "./hub.ts";
 import { headEnd, parsePlainGet, type RequestHead } from "./request-head.ts";
-import { CapacityError, createStreamAdmission, type StreamAdmission } from "./stream-caps.ts";
+import type { StreamAdmission } from "./stream-caps.ts";
 
 export type NodeEventsHandler = (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
 
@@ -35,46 +36,6 @@ export function createNodeHandler(hub: Hub, options: EventsHandlerOptions): Node
     sendNodeResponse(hub, answer, req, res, options);
     return true;
   };
-}
-
-/** One admission per hub, shared by its adapters (the Fastify plugin mounts two). */
-const admissions = new WeakMap<Hub, StreamAdmission>();
-
-/** Where an admitted stream counts under the stream caps, to give back when it closes. */
-interface Place {
-  readonly admission: StreamAdmission;
-  readonly address: string;
-}
-
-/**
- * Admits a confirmed stream answer under the stream caps: the answer with the place it takes,
- * or the refusal to send instead.
- */
-function admitted(
-  hub: Hub,
-  answer: HubResponse,
-  options: EventsHandlerOptions,
-  remoteAddress: string | undefined,
-  header: (name: string) => string | undefined,
-): { answer: HubResponse; place?: Place } {
-  if (answer.kind !== "stream") return { answer };
-  let admission = admissions.get(hub);
-  if (!admission) {
-    admission = createStreamAdmission(options.streamCaps);
-    admissions.set(hub, admission);
-  }
-  const address = options.clientAddress
-    ? options.clientAddress(remoteAddress, header)
-    : (remoteAddress ?? "unknown");
-  try {
-    admission.admit(address);
-    return { answer, place: { admission, address } };
-  } catch (error) {
-    if (!(error instanceof HeraldError)) throw error;
-    const retry: Record<string, string> =
-      error instanceof CapacityError ? { "retry-after": String(error.retryAfterS) } : {};
-    return { answer: errorResponse(error, retry) };
-  }
 }
 
 export function toHubRequest(req: IncomingMessage): HubRequest {
@@ -109,7 +70,7 @@ export function sendNodeResponse(
   res: ServerResponse,
   options: EventsHandlerOptions,
 ): void {
-  const { answer, place } = admitted(
+  const { answer, place } = admitStream(
     hub,
     confirmStream(hub, unconfirmed),
     options,
@@ -136,7 +97,7 @@ export function sendNodeResponse(
     place?.admission.release(place.address);
     return;
   }
-  const sink = openStream(hub, answer.request, socket, res.chunkedEncoding, place as Place);
+  const sink = openStream(hub, answer.request, socket, res.chunkedEncoding, place as StreamPlace);
   if (sink) {
     sinks.set(socket, sink);
     socket.on("close", closeStream);
@@ -270,7 +231,7 @@ export function acceptEventStreams(server: Server, hub: Hub, options: EventsHand
     if (socket.destroyed) return;
     // A path that URL parsing led out of the hub's (a dot segment): node:http's to answer.
     if (!unconfirmed) return handOver(socket, bytes);
-    const { answer, place } = admitted(
+    const { answer, place } = admitStream(
       hub,
       confirmStream(hub, unconfirmed),
       options,
@@ -292,7 +253,7 @@ export function acceptEventStreams(server: Server, hub: Hub, options: EventsHand
     socket.on("data", ignoreData);
     socket.on("end", endSocket);
     socket.resume();
-    const sink = openStream(hub, answer.request, socket, true, place as Place);
+    const sink = openStream(hub, answer.request, socket, true, place as StreamPlace);
     // `forget`, on the socket since its first byte, closes the stream when the socket closes.
     if (sink) held.set(socket, sink);
   }
@@ -350,7 +311,7 @@ function openStream(
   request: StreamRequest,
   socket: Socket,
   chunked: boolean,
-  place: Place,
+  place: StreamPlace,
 ): SocketSink | undefined {
   // Frames are small and latency matters more than packet count.
   socket.setNoDelay(true);
@@ -392,7 +353,7 @@ class SocketSink implements StreamSink {
     private readonly chunked: boolean,
     /** Where the stream counts under the stream caps (fields, not an object: one less per stream). */
     private readonly admission: StreamAdmission,
-    private readonly address: string,
+    private readonly address: string | undefined,
   ) {}
 
   /** The socket closed: the stream ends and gives its place back. */

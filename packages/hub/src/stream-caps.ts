@@ -1,8 +1,9 @@
 /**
- * How many streams a process holds, and one client address: checked by the Node adapters right
- * before a stream's head is written, so that past the caps a stream request is refused with a
- * JSON error (503 with Retry-After for the process, 429 `too_many_connections` for an address)
- * while the process keeps file descriptors for `/healthz`, `/readyz` and its API.
+ * How many streams a process holds, and one client address: checked by every adapter right
+ * before a stream's head is written (`admitStream` in http.ts), so that past the caps a stream
+ * request is refused with a JSON error (503 with Retry-After for the process, 429
+ * `too_many_connections` for an address) while the process keeps file descriptors for
+ * `/healthz`, `/readyz` and its API.
  */
 import { readFileSync } from "node:fs";
 import { HeraldError } from "@herald/protocol";
@@ -47,17 +48,32 @@ export interface StreamAdmission {
   /**
    * Counts a stream from `address` in, or throws the refusal (`unavailable` with
    * `retryAfterS`, or `too_many_connections`). Call `release(address)` once when it closes.
+   * `undefined`: an adapter that cannot know the client's address (a fetch Request carries
+   * none); only the process's cap applies.
    */
-  admit(address: string): void;
+  admit(address: string | undefined): void;
   /**
    * Gives the place of a stream admitted from `address` back. A method, not a function per
    * stream: what every open stream holds until it closes is counted in bytes.
    */
-  release(address: string): void;
+  release(address: string | undefined): void;
 }
 
 export class CapacityError extends HeraldError {
   readonly retryAfterS = RETRY_AFTER_S;
+}
+
+/** One admission per hub, shared by all its adapters (the Fastify plugin mounts two). */
+const admissions = new WeakMap<object, StreamAdmission>();
+
+/** The admission of `hub`, made with the caps of the first adapter that asks for it. */
+export function admissionOf(hub: object, caps: StreamCaps | undefined): StreamAdmission {
+  let admission = admissions.get(hub);
+  if (!admission) {
+    admission = createStreamAdmission(caps);
+    admissions.set(hub, admission);
+  }
+  return admission;
 }
 
 export function createStreamAdmission(caps: StreamCaps = {}): StreamAdmission {
@@ -73,6 +89,10 @@ export function createStreamAdmission(caps: StreamCaps = {}): StreamAdmission {
           `this server holds the most event streams it can (${maxOpen}): retry in ${RETRY_AFTER_S} s, or on another server`,
         );
       }
+      if (address === undefined) {
+        open++;
+        return;
+      }
       const held = byAddress.get(address) ?? 0;
       if (held >= maxPerAddress) {
         throw new HeraldError(
@@ -85,6 +105,7 @@ export function createStreamAdmission(caps: StreamCaps = {}): StreamAdmission {
     },
     release(address) {
       open--;
+      if (address === undefined) return;
       const left = (byAddress.get(address) ?? 1) - 1;
       if (left > 0) byAddress.set(address, left);
       else byAddress.delete(address);

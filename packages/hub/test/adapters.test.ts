@@ -512,6 +512,68 @@ describe("the fetch handler's own answers", () => {
     await hub.close();
   });
 
+  it("caps the process's streams (503 with Retry-After) and gives a place back when a stream ends", async () => {
+    const { hub, auth, token } = await hubAndToken();
+    // A Request names no client: without clientAddress the per-address cap of 1 does not apply.
+    const handler = createFetchHandler(hub, {
+      auth,
+      streamCaps: { maxOpenStreams: 2, maxStreamsPerAddress: 1 },
+    });
+    const open = (signal?: AbortSignal) =>
+      handler(
+        new Request("http://hub.test/api/v1/events/file.cap", {
+          headers: { authorization: `Bearer ${token}` },
+          ...(signal ? { signal } : {}),
+        }),
+      );
+    const aborted = new AbortController();
+    const first = await open(aborted.signal);
+    const second = await open();
+    expect([first.status, second.status]).toEqual([200, 200]);
+    const refused = await open();
+    expect(refused.status).toBe(503);
+    expect(refused.headers.get("retry-after")).toBe("5");
+    expect(await refused.json()).toMatchObject({ error: { code: "unavailable" } });
+
+    aborted.abort();
+    const afterAbort = await open();
+    expect(afterAbort.status).toBe(200);
+    expect((await open()).status).toBe(503);
+    await second.body?.cancel();
+    const afterCancel = await open();
+    expect(afterCancel.status).toBe(200);
+
+    await Promise.all([first, afterAbort, afterCancel].map((r) => r.body?.cancel()));
+    await hub.close();
+  });
+
+  it("caps streams per client address when clientAddress names one (429)", async () => {
+    const { hub, auth, token } = await hubAndToken();
+    const handler = createFetchHandler(hub, {
+      auth,
+      streamCaps: { maxStreamsPerAddress: 1 },
+      clientAddress: (remoteAddress, header) => {
+        expect(remoteAddress).toBeUndefined();
+        return header("x-forwarded-for") ?? "unknown";
+      },
+    });
+    const open = (address: string) =>
+      handler(
+        new Request("http://hub.test/api/v1/events/file.cap", {
+          headers: { authorization: `Bearer ${token}`, "x-forwarded-for": address },
+        }),
+      );
+    const first = await open("203.0.113.7");
+    expect(first.status).toBe(200);
+    const sameAddress = await open("203.0.113.7");
+    expect(sameAddress.status).toBe(429);
+    expect(await sameAddress.json()).toMatchObject({ error: { code: "too_many_connections" } });
+    const other = await open("203.0.113.8");
+    expect(other.status).toBe(200);
+    await Promise.all([first, other].map((r) => r.body?.cancel()));
+    await hub.close();
+  });
+
   it("forgets a stream whose Request is aborted", async () => {
     const { hub, auth, token } = await hubAndToken();
     const handler = createFetchHandler(hub, { auth });
