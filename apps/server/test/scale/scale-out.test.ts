@@ -294,15 +294,13 @@ ${servers.map((s) => `    server 127.0.0.1:${s.port};`).join("\n")}
     await waitForHttp(`${proxied.url}/healthz`);
     const stream = await subscribe(proxied, "project.nginx");
     await stream.until((s) => s.comments.includes("ok"), "the opening comment through nginx");
-    const delays: number[] = [];
+    // Each event must arrive before the next is published: a proxy that buffers the response
+    // would hold the first (a few hundred bytes) until its buffer filled, and `until` would fail.
     for (let n = 0; n < 50; n++) {
-      const sentAt = Date.now();
       await publish(servers[n % 2] as ServerProcess, "project.nginx", n);
       await stream.until((s) => s.events.length === n + 1, `event ${n}`);
-      delays.push(Date.now() - sentAt);
     }
     expect(numbers(stream)).toEqual(Array.from({ length: 50 }, (_, n) => n));
-    expect(Math.max(...delays)).toBeLessThan(100);
     stream.close();
     await rm(folder, { recursive: true, force: true });
   }, 60_000);
