@@ -24,7 +24,8 @@ export type FetchEventsHandler = (request: Request) => Promise<Response>;
 export function createFetchHandler(hub: Hub, options: EventsHandlerOptions): FetchEventsHandler {
   const handle = createEventsHandler(hub, options);
   return async (request) => {
-    const handled = await handle(toHubRequest(request));
+    const hubRequest = toHubRequest(request);
+    const handled = await handle(hubRequest);
     if (!handled) {
       const body = {
         error: {
@@ -40,7 +41,7 @@ export function createFetchHandler(hub: Hub, options: EventsHandlerOptions): Fet
       confirmStream(hub, handled),
       options,
       undefined,
-      (name) => request.headers.get(name) ?? undefined,
+      hubRequest.header,
     );
     if (answer.kind === "body") {
       return new Response(request.method === "HEAD" ? null : answer.body, {
@@ -50,11 +51,10 @@ export function createFetchHandler(hub: Hub, options: EventsHandlerOptions): Fet
     }
     // The stream's place under the caps goes back once, at the first of its ways to end: the
     // client going (abort, cancel), the hub closing or ending it.
-    let placeHeld = place !== undefined;
+    let held = place;
     const releasePlace = () => {
-      if (!placeHeld || !place) return;
-      placeHeld = false;
-      place.admission.release(place.address);
+      held?.admission.release(held.address);
+      held = undefined;
     };
     let close = releasePlace;
     let wakeUp: (() => void) | undefined;
