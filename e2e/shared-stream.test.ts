@@ -188,9 +188,11 @@ describe("one stream for all tabs, in Chromium", () => {
     const rest = pages.filter((page) => page !== leader);
     const restPaths = paths.filter((_, i) => i !== leaderIndex);
     // Right after the close the others still show the old stream's state: wait for the new one.
+    // The bound is a no-hang limit, not a latency figure: under the whole suite on 2 cores the
+    // server took over 3 s to see the closed tab's socket go (CI, 2026-12-07).
     const holding = () => rest.filter((page) => (held.get(page) ?? 0) > 0);
     await within(
-      3000,
+      10_000,
       "another tab holds the stream, all Connected, one on the server",
       async () => {
         return (
