@@ -11,25 +11,27 @@ import type { StoredEvent } from "./store.ts";
  * Older ones are encoded again when replayed, rather than kept as long as their history: a
  * frame per stored event doubled what the history holds, and kept every frame alive long enough
  * to be promoted, for the garbage collector to copy and mark (docs/BENCHMARKS.md, generation).
+ * A power of two: an event's place is its seq's low bits.
  */
 export const FRAME_CACHE_EVENTS = 1024;
 
-interface CachedFrame {
-  readonly id: string;
-  readonly frame: Buffer;
-  /** See `conflationKeyOf`; `undefined` until asked for, `null` for an event not conflated. */
-  key: string | null | undefined;
-}
-
-/** The frames of the latest events by seq, in two generations of FRAME_CACHE_EVENTS / 2. */
+/**
+ * The frames of the latest events, in a ring by seq: an event's place holds the last event
+ * encoded with that seq modulo FRAME_CACHE_EVENTS. Parallel arrays, not a Map of entries: no
+ * object and no hashing per event on the publish path.
+ */
 export class FrameCache {
-  private frames = new Map<number, CachedFrame>();
-  private olderFrames = new Map<number, CachedFrame>();
-  /** The highest seq encoded: an event above it (each new one) is encoded without lookups. */
-  private newestSeq = 0;
+  private readonly seqs: number[] = new Array(FRAME_CACHE_EVENTS).fill(0);
+  /** The id too: a store that lost its history starts a new epoch, whose seqs may come again. */
+  private readonly ids: string[] = new Array(FRAME_CACHE_EVENTS).fill("");
+  private readonly frames: Buffer[] = new Array(FRAME_CACHE_EVENTS).fill(EMPTY);
+  /** See `conflationKeyOf`; `undefined` until asked for, `null` for an event not conflated. */
+  private readonly keys: Array<string | null | undefined> = new Array(FRAME_CACHE_EVENTS).fill(
+    undefined,
+  );
 
   frameOf(event: StoredEvent): Buffer {
-    return this.entryOf(event).frame;
+    return this.frames[this.placeOf(event)] as Buffer;
   }
 
   /**
@@ -39,33 +41,29 @@ export class FrameCache {
    * once per event: the events come as JSON from other servers too (the Redis store).
    */
   conflationKeyOf(event: StoredEvent): string | undefined {
-    const entry = this.entryOf(event);
-    if (entry.key === undefined) entry.key = progressKey(event);
-    return entry.key ?? undefined;
+    const place = this.placeOf(event);
+    let key = this.keys[place];
+    if (key === undefined) {
+      key = progressKey(event);
+      this.keys[place] = key;
+    }
+    return key ?? undefined;
   }
 
-  private entryOf(event: StoredEvent): CachedFrame {
-    if (event.seq <= this.newestSeq) {
-      const cached = this.frames.get(event.seq) ?? this.olderFrames.get(event.seq);
-      // The id too: a store that lost its history starts a new epoch, whose seqs may come again.
-      if (cached?.id === event.id) return cached;
-    } else {
-      this.newestSeq = event.seq;
+  /** The event's place in the ring, encoded there first unless it already is. */
+  private placeOf(event: StoredEvent): number {
+    const place = event.seq & (FRAME_CACHE_EVENTS - 1);
+    if (this.seqs[place] !== event.seq || this.ids[place] !== event.id) {
+      this.seqs[place] = event.seq;
+      this.ids[place] = event.id;
+      this.frames[place] = Buffer.from(encodeEventFrame(event.id, event.data));
+      this.keys[place] = undefined;
     }
-    const entry: CachedFrame = {
-      id: event.id,
-      frame: Buffer.from(encodeEventFrame(event.id, event.data)),
-      key: undefined,
-    };
-    if (this.frames.size >= FRAME_CACHE_EVENTS / 2) {
-      // The newer generation is full: it becomes the older one, and the older one is dropped.
-      this.olderFrames = this.frames;
-      this.frames = new Map();
-    }
-    this.frames.set(event.seq, entry);
-    return entry;
+    return place;
   }
 }
+
+const EMPTY = Buffer.alloc(0);
 
 function progressKey(event: StoredEvent): string | null {
   // Most events are no progress: they are told apart without parsing.
