@@ -25,8 +25,12 @@ const NO_QUEUE: never[] = Object.freeze([]) as never[];
 /** One channel's subscribers, and the live events of this turn not yet written to them. */
 export interface ChannelState {
   readonly name: string;
-  /** Streams past their replay: written to once per turn, by `flush`. */
-  readonly live: Set<HubStream>;
+  /**
+   * Streams past their replay, written to once per turn by `flush`: none, the one stream itself
+   * (a channel per page, as a file's or a user's, is most of them), or a Set from the second
+   * on, as a Set of one costs 150 bytes per channel.
+   */
+  live: HubStream | Set<HubStream> | undefined;
   /**
    * Streams still reading history: they hold live events in their `pending` meanwhile. Made for
    * the first and dropped with the last: most of the time a channel has none, and an empty Set
@@ -83,7 +87,7 @@ export class FanOut {
       const own = Buffer.from(name).toString();
       state = {
         name: own,
-        live: new Set(),
+        live: undefined,
         catchingUp: undefined,
         events: NO_QUEUE,
         frames: NO_QUEUE,
@@ -111,16 +115,24 @@ export class FanOut {
   goLive(stream: HubStream): void {
     for (const state of stream.states) {
       stopCatchingUp(state, stream);
-      state.live.add(stream);
+      const live = state.live;
+      if (live === undefined) state.live = stream;
+      else if (live instanceof Set) live.add(stream);
+      else if (live !== stream) state.live = new Set([live, stream]);
     }
   }
 
   /** Takes a stream off its channels, and forgets the channels nobody subscribes to any more. */
   unsubscribe(stream: HubStream): void {
     for (const state of stream.states) {
-      state.live.delete(stream);
+      const live = state.live;
+      if (live === stream) state.live = undefined;
+      else if (live instanceof Set && live.delete(stream) && live.size === 1) {
+        // A flush iterating the Set meanwhile goes on over it: deleting from it stays safe.
+        state.live = live.values().next().value;
+      }
       stopCatchingUp(state, stream);
-      if (state.live.size === 0 && state.catchingUp === undefined) {
+      if (state.live === undefined && state.catchingUp === undefined) {
         this.byChannel.delete(state.name);
       }
     }
@@ -138,7 +150,7 @@ export class FanOut {
         else stream.pendingOverflowed = true;
       }
     }
-    if (channel.live.size === 0) return;
+    if (channel.live === undefined) return;
     if (channel.events === NO_QUEUE) ownQueues(channel);
     channel.events.push(event);
     channel.frames.push(this.frames.frameOf(event));
@@ -187,20 +199,15 @@ export class FanOut {
       channel.queued = false;
       channel.flushed = turn;
       channel.written = 0;
-      if (channel.live.size === 0) continue;
+      const live = channel.live;
+      if (live === undefined) continue;
       const joined = frames.length === 1 ? (frames[0] as Buffer) : Buffer.concat(frames);
       channel.joined = joined;
       let written = 0;
-      for (const stream of channel.live) {
-        if (stream.states.length === 1) {
-          written += stream.send(events, frames, joined);
-        } else if (stream.flush !== turn) {
-          stream.flush = turn;
-          stream.flushChannel = channel;
-          multiChannel.push(stream);
-        } else {
-          stream.flushChannel = undefined;
-        }
+      if (live instanceof Set) {
+        for (const stream of live) written += this.deliver(stream, channel, turn);
+      } else {
+        written = this.deliver(live, channel, turn);
       }
       channel.written = written;
       delivered += written;
@@ -234,6 +241,25 @@ export class FanOut {
     if (delivered > 0) this.metrics.delivered.inc(delivered);
     this.lastFlushEnd = performance.now();
   };
+
+  /**
+   * A stream's part of its channel's flush: a stream of one channel gets the channel's frames
+   * now; one of several is met once per flush and written after every channel, with what the
+   * one channel that had events for it had (`flushChannel`; `undefined` where several had).
+   */
+  private deliver(stream: HubStream, channel: ChannelState, turn: number): number {
+    if (stream.states.length === 1) {
+      return stream.send(channel.flushEvents, channel.flushFrames, channel.joined);
+    }
+    if (stream.flush !== turn) {
+      stream.flush = turn;
+      stream.flushChannel = channel;
+      this.multiChannel.push(stream);
+    } else {
+      stream.flushChannel = undefined;
+    }
+    return 0;
+  }
 }
 
 /** A channel's own queues, made at its first live event (flush swaps them, never replaces them). */

@@ -160,6 +160,29 @@ describe("live fan-out", () => {
     expect(late.ids()).toEqual([ids[1]]);
   });
 
+  it("keeps writing to the streams that stay on a channel while others come and go", async () => {
+    const target = start();
+    const [a, b, c] = [sink(), sink(), sink()];
+    const streamA = open(target, ["project.a"], a);
+    const e1 = await target.publish("project.a", message(1));
+    await turn();
+    const streamB = open(target, ["project.a"], b);
+    const e2 = await target.publish("project.a", message(2));
+    await turn();
+    streamA.close();
+    const e3 = await target.publish("project.a", message(3));
+    await turn();
+    streamB.close();
+    await target.publish("project.a", message(4));
+    await turn();
+    open(target, ["project.a"], c);
+    const e5 = await target.publish("project.a", message(5));
+    await turn();
+    expect(a.ids()).toEqual([e1, e2]);
+    expect(b.ids()).toEqual([e2, e3]);
+    expect(c.ids()).toEqual([e5]);
+  });
+
   it("drops a stream whose unsent bytes pass the bound at the turn's write, and only that one", async () => {
     const target = start({ maxBufferedBytes: 1000 });
     const slow = sink();
