@@ -231,8 +231,8 @@ export interface MemoryReport {
   rss: number;
   /**
    * The young generation's pages (V8's new space, its physical size). Empty after the forced
-   * collections, which promote what lives; a process grows it once, the first time it
-   * allocates that much.
+   * collections, which promote what lives; V8 grows it while much of what it holds survives (a
+   * connection storm) and gives it back once the process has allocated little for some seconds.
    */
   youngGeneration: number;
   heapUsed: number;
