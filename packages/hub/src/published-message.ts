@@ -56,7 +56,17 @@ function messageJson(message: object, channel: string, ts: number): string {
     const json = JSON.stringify(message);
     if (json.startsWith("{")) {
       const fields = json.length > 2 ? `${json.slice(0, -1)},` : "{";
-      return `${fields}"channel":${JSON.stringify(channel)},"ts":${JSON.stringify(ts)}}`;
+      // Joined, not concatenated: `+` would make a tree of strings (a node per piece, and a
+      // slice holding the whole first JSON), which the history keeps for as long as the event,
+      // and the garbage collector copies and marks piece by piece. A join is one flat string.
+      return [
+        fields,
+        '"channel":',
+        JSON.stringify(channel),
+        ',"ts":',
+        JSON.stringify(ts),
+        "}",
+      ].join("");
     }
   }
   return JSON.stringify({ ...message, channel, ts });
