@@ -182,7 +182,7 @@ describe("one stream for all tabs, in Chromium", () => {
     await Promise.all(
       pages
         .filter((page) => page !== starter)
-        .map((page) => activityItem(page, prompt).waitFor({ timeout: 5000 })),
+        .map((page) => activityItem(page, prompt).waitFor({ timeout: SETTLE_MS })),
     );
 
     // Mid-render, the tab holding the stream goes.
@@ -238,7 +238,7 @@ describe("one stream for all tabs, in Chromium", () => {
 
     const prompt = "a lantern in the snow";
     const fileId = await startImage(pages[0] as Page, prompt);
-    await activityItem(pages[1] as Page, prompt).waitFor({ timeout: 5000 });
+    await activityItem(pages[1] as Page, prompt).waitFor({ timeout: SETTLE_MS });
     await completesIn(pages, paths, prompt, fileId);
   }, 120_000);
 });
