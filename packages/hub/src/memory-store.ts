@@ -1,27 +1,33 @@
 import { formatCursor, newEpoch } from "@herald/protocol";
+import { HistoryBytes } from "./history-bytes.ts";
 import { DEFAULT_HISTORY, type EventStore, type HistoryLimits, type StoredEvent } from "./store.ts";
 
 export interface MemoryStoreOptions extends HistoryLimits {
+  /**
+   * Bytes of history kept in all, across channels: the events' data as UTF-8 (default 64 MiB).
+   * Past it the oldest events of any channel are dropped, as if trimmed by count or age.
+   */
+  maxBytes?: number;
   /** The clock, for tests. */
   now?: () => number;
   /** How often channels nobody publishes to are swept of expired events, in ms. */
   sweepIntervalMs?: number;
 }
 
+export const DEFAULT_MAX_BYTES = 64 * 1024 * 1024;
+
 /**
- * One channel's history, as parallel arrays used as queues (a start index instead of
- * `shift()`). Not an object per event: the numbers sit unboxed in their arrays, so an event
- * kept costs the garbage collector one string (its data) instead of an object, two strings and
- * two boxed numbers, which it copied and marked at every collection while the history grew
- * (docs/BENCHMARKS.md, generation). Events are made again as they are read.
- *
- * The data stays on the heap on purpose: kept off it, in a buffer per channel, the buffers'
- * growth counted as external memory, which made V8 run twice as many full collections, and
- * the generation p99 went from 25-64 ms to 212-362 ms in the same runs.
+ * One channel's history, as parallel arrays of numbers used as queues (a start index instead of
+ * `shift()`); the data itself is in the store's `HistoryBytes`, found by position and length.
+ * Nothing here is an object per event: the numbers sit unboxed in their arrays, and the
+ * garbage collector has nothing to copy or mark as the history grows (docs/BENCHMARKS.md,
+ * generation). Events are made again as they are read.
  */
 class ChannelHistory {
   seqs: number[] = [];
-  data: string[] = [];
+  /** Where the data is in the store's `HistoryBytes`, and its length in bytes. */
+  positions: number[] = [];
+  lengths: number[] = [];
   /** The message's `ts`. */
   ts: number[] = [];
   /** When the store took it, by the store's clock: what expiry goes by. */
@@ -34,21 +40,37 @@ class ChannelHistory {
     return this.seqs.length - this.start;
   }
 
-  push(seq: number, data: string, ts: number, at: number, limits: Required<HistoryLimits>): void {
+  /** The position of the oldest data kept, or undefined when nothing is. */
+  get lowestPosition(): number | undefined {
+    return this.size > 0 ? this.positions[this.start] : undefined;
+  }
+
+  push(
+    seq: number,
+    position: number,
+    length: number,
+    ts: number,
+    at: number,
+    limits: Required<HistoryLimits>,
+    floor: number,
+  ): void {
     this.seqs.push(seq);
-    this.data.push(data);
+    this.positions.push(position);
+    this.lengths.push(length);
     this.ts.push(ts);
     this.at.push(at);
     if (this.size > limits.maxEvents) this.dropFirst(this.size - limits.maxEvents);
-    this.expire(limits.maxAgeMs, at);
+    this.expire(limits.maxAgeMs, at, floor);
   }
 
-  expire(maxAgeMs: number, now: number): void {
+  /** Drops the events older than `maxAgeMs`, and those whose data is below the bytes' floor. */
+  expire(maxAgeMs: number, now: number, floor: number): void {
     let count = 0;
     const oldest = now - maxAgeMs;
     while (
       this.start + count < this.at.length &&
-      (this.at[this.start + count] as number) <= oldest
+      ((this.at[this.start + count] as number) <= oldest ||
+        (this.positions[this.start + count] as number) < floor)
     ) {
       count++;
     }
@@ -56,7 +78,7 @@ class ChannelHistory {
   }
 
   /** Events with `seq > afterSeq`, found by binary search. */
-  after(afterSeq: number, channel: string, epoch: string): StoredEvent[] {
+  after(afterSeq: number, channel: string, epoch: string, bytes: HistoryBytes): StoredEvent[] {
     let low = this.start;
     let high = this.seqs.length;
     while (low < high) {
@@ -71,7 +93,7 @@ class ChannelHistory {
         id: formatCursor({ epoch, seq }),
         seq,
         channel,
-        data: this.data[i] as string,
+        data: bytes.get(this.positions[i] as number, this.lengths[i] as number),
         ts: this.ts[i] as number,
       });
     }
@@ -84,7 +106,8 @@ class ChannelHistory {
     // Compact once the dead prefix outweighs the live part, so pushes stay amortised O(1).
     if (this.start > 64 && this.start * 2 > this.seqs.length) {
       this.seqs = this.seqs.slice(this.start);
-      this.data = this.data.slice(this.start);
+      this.positions = this.positions.slice(this.start);
+      this.lengths = this.lengths.slice(this.start);
       this.ts = this.ts.slice(this.start);
       this.at = this.at.slice(this.start);
       this.start = 0;
@@ -101,6 +124,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): EventStore 
     maxEvents: options.maxEvents ?? DEFAULT_HISTORY.maxEvents,
     maxAgeMs: options.maxAgeMs ?? DEFAULT_HISTORY.maxAgeMs,
   };
+  const bytes = new HistoryBytes(options.maxBytes ?? DEFAULT_MAX_BYTES);
   const now = options.now ?? Date.now;
   const epoch = newEpoch();
   const histories = new Map<string, ChannelHistory>();
@@ -112,13 +136,18 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): EventStore 
 
   const sweep = setInterval(() => {
     const at = now();
+    let lowestKept = bytes.written;
     for (const [channel, history] of histories) {
-      history.expire(limits.maxAgeMs, at);
-      if (history.size === 0) {
+      history.expire(limits.maxAgeMs, at, bytes.floor);
+      const lowest = history.lowestPosition;
+      if (lowest === undefined) {
         forgottenSeq = Math.max(forgottenSeq, history.trimmedSeq);
         histories.delete(channel);
+      } else if (lowest < lowestKept) {
+        lowestKept = lowest;
       }
     }
+    bytes.release(lowestKept);
   }, options.sweepIntervalMs ?? 60_000);
   sweep.unref();
 
@@ -141,7 +170,9 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): EventStore 
         history.trimmedSeq = forgottenSeq;
         histories.set(channel, history);
       }
-      history.push(seq, data, ts, now(), limits);
+      const position = bytes.written;
+      const length = bytes.put(data);
+      history.push(seq, position, length, ts, now(), limits, bytes.floor);
       for (const listener of listeners) listener(event);
       return event;
     },
@@ -156,9 +187,9 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): EventStore 
           if (forgottenSeq > afterSeq) expired.push(channel);
           continue;
         }
-        history.expire(limits.maxAgeMs, at);
+        history.expire(limits.maxAgeMs, at, bytes.floor);
         if (history.trimmedSeq > afterSeq) expired.push(channel);
-        const events = history.after(afterSeq, channel, epoch);
+        const events = history.after(afterSeq, channel, epoch, bytes);
         if (events.length > 0) found.push(events);
       }
       const events =
@@ -181,6 +212,8 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): EventStore 
     async close() {
       closed = true;
       clearInterval(sweep);
+      histories.clear();
+      bytes.release(Number.POSITIVE_INFINITY);
       listeners.clear();
     },
   };
