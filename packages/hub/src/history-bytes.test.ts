@@ -9,7 +9,8 @@ describe("HistoryBytes", () => {
         fc.array(fc.string({ unit: "grapheme", maxLength: 40 }), { minLength: 1, maxLength: 200 }),
         fc.integer({ min: 1, max: 96 }),
         fc.integer({ min: 1, max: 32 }),
-        (data, maxBytes, chunkBytes) => {
+        fc.nat(),
+        (data, maxBytes, chunkBytes, keptFrom) => {
           const bytes = new HistoryBytes(maxBytes, chunkBytes);
           const written = data.map((text) => {
             const position = bytes.written;
@@ -24,6 +25,12 @@ describe("HistoryBytes", () => {
             expect(position >= bytes.floor).toBe(held);
             if (held) expect(bytes.get(position, length)).toBe(text);
             else expect(() => bytes.get(position, length)).toThrow(/written over/);
+          }
+          // Given back below the lowest position kept, the data from there on still reads back.
+          const kept = written.slice(keptFrom % written.length);
+          bytes.release((kept[0] as (typeof written)[number]).position);
+          for (const { text, position, length } of kept) {
+            if (position >= bytes.floor) expect(bytes.get(position, length)).toBe(text);
           }
         },
       ),
