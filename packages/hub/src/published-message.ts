@@ -57,8 +57,8 @@ function messageJson(message: object, channel: string, ts: number): string {
     if (json.startsWith("{")) {
       const fields = json.length > 2 ? `${json.slice(0, -1)},` : "{";
       // Joined, not concatenated: `+` would make a tree of strings (a node per piece, and a
-      // slice holding the whole first JSON), which the history keeps for as long as the event,
-      // and the garbage collector copies and marks piece by piece. A join is one flat string.
+      // slice holding the whole first JSON) that lives as long as the event and is flattened
+      // by whatever reads it first (its frame, the store). A join is one flat string at once.
       return [
         fields,
         '"channel":',
