@@ -1,3 +1,4 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
   type BenchEvent,
@@ -6,6 +7,7 @@ import {
   readSocketIoEvent,
   readWebSocketMessage,
   SseParser,
+  Utf8Stream,
 } from "./event-parser.ts";
 
 interface Seen {
@@ -112,6 +114,69 @@ describe("SseParser", () => {
     const { parser, seen } = parserFor();
     parser.push(new Uint8Array([0xef, 0xbb, 0xbf, ...encoder.encode("data: a\n\ndata: b\n")]));
     expect(seen.events).toEqual([{ type: "message", data: "a", id: "" }]);
+  });
+});
+
+describe("Utf8Stream", () => {
+  /** Bytes rich in what a decoder can get wrong: cut and bad sequences, and BOMs anywhere. */
+  const awkwardBytes = fc.array(
+    fc.oneof(
+      fc.integer({ min: 0, max: 255 }).map((byte) => [byte]),
+      fc.string({ unit: "grapheme", maxLength: 4 }).map((text) => [...encoder.encode(text)]),
+      fc.constant([0xef, 0xbb, 0xbf]),
+      // Prefixes of characters, and of sequences a decoder must reject at their second byte.
+      fc.constantFrom(
+        [0xf0, 0x9f, 0x98],
+        [0xe2, 0x82],
+        [0xc3],
+        [0xe0, 0x80],
+        [0xe0, 0xa0],
+        [0xed, 0x9f],
+        [0xed, 0xa0],
+        [0xf0, 0x8f],
+        [0xf4, 0x8f],
+        [0xf4, 0x90, 0x80],
+      ),
+    ),
+    { maxLength: 40 },
+  );
+
+  it("gives, read by read, the text a streaming TextDecoder gives, whatever the bytes and wherever they are cut", () => {
+    fc.assert(
+      fc.property(awkwardBytes, fc.array(fc.nat(), { maxLength: 8 }), (pieces, rawCuts) => {
+        const bytes = Uint8Array.from(pieces.flat());
+        const cuts = [...new Set(rawCuts.map((cut) => cut % (bytes.length + 1)))].sort(
+          (a, b) => a - b,
+        );
+        const streaming = new TextDecoder("utf-8");
+        const ours = new Utf8Stream();
+        const expected: string[] = [];
+        const actual: string[] = [];
+        let from = 0;
+        for (const cut of [...cuts, bytes.length]) {
+          const piece = bytes.slice(from, cut);
+          expected.push(streaming.decode(piece, { stream: true }));
+          actual.push(ours.decode(piece));
+          from = cut;
+        }
+        expect(actual).toEqual(expected);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it("drops the stream's first BOM only, even when it comes in pieces", () => {
+    const stream = new Utf8Stream();
+    expect(stream.decode(new Uint8Array([0xef, 0xbb]))).toBe("");
+    expect(stream.decode(new Uint8Array([0xbf, 0x61, 0xef, 0xbb, 0xbf]))).toBe("a\ufeff");
+  });
+
+  it("holds a character cut between reads, not the reader's buffer (which is read into again)", () => {
+    const stream = new Utf8Stream();
+    const buffer = new Uint8Array([0x61, 0xf0, 0x9f]);
+    expect(stream.decode(buffer)).toBe("a");
+    buffer.set([0x98, 0x80, 0x62]);
+    expect(stream.decode(buffer)).toBe("😀b");
   });
 });
 
