@@ -112,6 +112,20 @@ export function stamped(message: Record<string, unknown>, channel: string): stri
 }
 
 /**
+ * The same for the peers that take an object and serialise it themselves (better-sse,
+ * Socket.IO): the fields set on the message, which each publish makes anew, rather than on a
+ * spread copy of it.
+ */
+export function stampedObject(
+  message: Record<string, unknown>,
+  channel: string,
+): Record<string, unknown> {
+  message.channel = channel;
+  message.ts = Date.now();
+  return message;
+}
+
+/**
  * Latencies are kept as a histogram of µs in log-linear buckets: exact below 64 µs, then 64
  * buckets per power of two (a bucket is at most 1/64 = 1.6 % wide) up to 2^26 µs (67 s).
  */

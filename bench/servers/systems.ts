@@ -19,7 +19,7 @@ import { type Channel, createChannel, createSession } from "better-sse";
 import { Server as SocketIoServer } from "socket.io";
 import { WebSocket, WebSocketServer } from "ws";
 import type { EventStore } from "../../packages/hub/src/index.ts";
-import { BENCH_SECRET, type SystemName, stamped } from "../lib/shared.ts";
+import { BENCH_SECRET, type SystemName, stamped, stampedObject } from "../lib/shared.ts";
 
 export interface System {
   server: Server;
@@ -272,7 +272,7 @@ function startBetterSse(): System {
     publish(name, message) {
       const channel = channels.get(name);
       if (!channel) return;
-      channel.broadcast({ ...message, channel: name, ts: Date.now() });
+      channel.broadcast(stampedObject(message, name));
       return undefined;
     },
     connections: () => open,
@@ -295,7 +295,7 @@ function startSocketIo(): System {
   return {
     server,
     publish(channel, message) {
-      io.to(channel).emit("message", { ...message, channel, ts: Date.now() });
+      io.to(channel).emit("message", stampedObject(message, channel));
       return undefined;
     },
     connections: () => io.engine.clientsCount,
