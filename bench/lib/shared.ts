@@ -103,8 +103,9 @@ export function ticking(tickMs: number, run: (tick: number) => Promise<void>): (
 /**
  * What the peers send: the message with the `channel` and `ts` Herald's hub adds, spliced into
  * its JSON as the hub does (`packages/hub/src/published-message.ts`). A spread copy
- * (`{ ...message, channel, ts }`) cost 2-3 µs more per message here, about 8 % of what `ws`
- * spends per delivery on generation traffic: a peer handicapped by it is not at its best.
+ * (`{ ...message, channel, ts }`) cost 2.3 µs more per message in isolation
+ * (bench/micro/peer-stamp.ts) and about 20 % of what `ws` spends per delivery on generation
+ * traffic (docs/BENCHMARKS.md): a peer handicapped by it is not at its best.
  */
 export function stamped(message: Record<string, unknown>, channel: string): string {
   const json = JSON.stringify(message);
